@@ -1,0 +1,1 @@
+"""Private implementation of :mod:`sipyco.pyon`; import the public module instead."""

@@ -1,0 +1,392 @@
+"""PYON v1 reader: a tokenizer and a table-driven parser, never ``eval``.
+
+PYON v1 looks like a Python expression.  This module accepts exactly the
+subset of that syntax the format uses (literals, containers, the format's own
+constructor calls and registered application types) and refuses everything
+else with a :class:`~sipyco.errors.DecodeError` naming the offset.  Nothing in
+the text is ever executed or computed: there are no operators except a sign on
+a number and the ``a+bj`` form of a complex literal, so no text can make the
+reader work harder than its length.
+
+Tokenizing is done with one compiled regular expression.  Short texts are cut
+in one ``findall`` call; long texts, which usually carry large base64
+payloads, are walked token by token so string bodies can be skipped with
+``str.find`` instead of being matched character by character.  The parser is
+an explicit stack machine, so nesting is limited by an explicit bound rather
+than by Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import json.decoder
+import math
+import re
+import unicodedata
+from operator import length_hint
+
+from ..errors import DecodeError
+
+__all__ = ["decode_v1", "DEFAULT_MAX_DEPTH"]
+
+DEFAULT_MAX_DEPTH = 512
+
+# Texts longer than this are tokenized in the long-text mode described above.
+_LONG_TEXT = 1 << 16
+
+_NUMBER = (r"[-+]?(?:\d[\d_]*(?:\.[\d_]*)?(?:[eE][-+]?\d[\d_]*)?"
+           r"|\.\d[\d_]*(?:[eE][-+]?\d[\d_]*)?)[jJ]?"
+           r"|[-+](?:inf|nan)[jJ]?(?![A-Za-z0-9_])")
+_EMPTY_SET = r"\{\s*\*\s*\(\s*\)\s*\}"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_PUNCT = r"[][(){},:]"
+
+
+def _body(q):
+    return f"{q}[^{q}\\\\\\n]*(?:\\\\.[^{q}\\\\\\n]*)*{q}"
+
+
+# Short-text tokenizer: string literals matched by the expression itself.
+_TOKENS = re.compile(
+    r"\s*(" + "|".join([
+        _EMPTY_SET, _NUMBER,
+        "[bB]" + _body('"'), "[bB]" + _body("'"), _body('"'), _body("'"),
+        _NAME, _PUNCT, r"\S",
+    ]) + ")")
+# Long-text tokenizer: only the opening quote is matched; the body is found
+# with str.find (or, when it has escapes, with the bodies below).
+_TOKENS_LONG = re.compile(
+    r"\s*(" + "|".join([_EMPTY_SET, _NUMBER, "[bB]?[\"']", _NAME, _PUNCT, r"\S"]) + ")")
+_REST_OF_LITERAL = {
+    '"': re.compile(r'[^"\\\n]*(?:\\.[^"\\\n]*)*"'),
+    "'": re.compile(r"[^'\\\n]*(?:\\.[^'\\\n]*)*'"),
+}
+
+_CONSTANTS = {
+    "null": None, "None": None,
+    "true": True, "True": True,
+    "false": False, "False": False,
+    "inf": math.inf, "nan": math.nan,
+    "infj": complex(0.0, math.inf), "nanj": complex(0.0, math.nan),
+}
+_REAL_NAMES = frozenset({"inf", "nan"})
+
+_ESCAPES = {
+    "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f",
+    "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+}
+_STR_ESCAPE = re.compile(
+    r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]{1,100}\}|[0-7]{1,3}|.)")
+_BYTES_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{1,3}|.)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Parser states and frame kinds.
+_VALUE, _SEP, _AFTER_COLON = 0, 1, 2
+_ROOT, _LIST, _PAREN, _CALL, _BRACE = 0, 1, 2, 3, 4
+_UNDECIDED, _DICT, _SET = 0, 1, 2
+_OPENERS = {"[": _LIST, "(": _PAREN, "{": _BRACE}
+_CLOSER_OF = {"]": (_LIST,), ")": (_PAREN, _CALL), "}": (_BRACE,)}
+
+
+class _Fail(Exception):
+    """Internal: a refusal tied to the index of the offending token."""
+
+    def __init__(self, reason: str, index: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.index = index
+
+
+def _join_surrogates(s: str) -> str:
+    # JSON-style text writes characters outside the BMP as surrogate pairs;
+    # put each pair back together (lone surrogates are kept as they are).
+    if _SURROGATE.search(s) is None:
+        return s
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _str_escape(m: re.Match) -> str:
+    esc = m.group()
+    c = esc[1]
+    if c in "xuU":
+        return chr(int(esc[2:], 16))
+    if c == "N":
+        try:
+            return unicodedata.lookup(esc[3:-1])
+        except KeyError:
+            raise ValueError(f"unknown character name in {esc!r}") from None
+    if c in "01234567":
+        return chr(int(esc[1:], 8))
+    return _ESCAPES.get(c, esc)
+
+
+def _bytes_escape(m: re.Match) -> str:
+    esc = m.group()
+    c = esc[1]
+    if c == "x":
+        return chr(int(esc[2:], 16))
+    if c in "01234567":
+        code = int(esc[1:], 8)
+        if code > 0o377:
+            raise ValueError(f"octal escape {esc!r} is out of range for bytes")
+        return chr(code)
+    return _ESCAPES.get(c, esc)
+
+
+def _decode_str(tok: str) -> str:
+    if tok[0] == '"':
+        try:  # JSON escapes: the common case, done in C
+            return json.decoder.scanstring(tok, 1, False)[0]
+        except ValueError:
+            pass
+    return _join_surrogates(_STR_ESCAPE.sub(_str_escape, tok[1:-1]))
+
+
+def _decode_bytes(tok: str) -> bytes:
+    body = tok[2:-1]
+    if not body.isascii():
+        raise ValueError("bytes literals may only contain ASCII characters")
+    if "\\" in body:
+        body = _BYTES_ESCAPE.sub(_bytes_escape, body)
+    return body.encode("latin-1")
+
+
+def _tokens_long(text: str, offsets: list | None = None) -> list:
+    """Tokenize ``text`` one token at a time (see the module docstring)."""
+    toks = []
+    pos = 0
+    end = len(text)
+    match = _TOKENS_LONG.match
+    while pos < end:
+        m = match(text, pos)
+        if m is None:  # only trailing whitespace is left
+            break
+        tok = m.group(1)
+        start = m.start(1)
+        pos = m.end()
+        q = tok[-1]
+        if q == '"' or q == "'":
+            close = text.find(q, pos)
+            if close >= 0 and text.find("\\", pos, close) < 0:
+                if text.find("\n", pos, close) >= 0:
+                    close = -1
+            elif close >= 0:
+                rest = _REST_OF_LITERAL[q].match(text, pos)
+                close = -1 if rest is None else rest.end() - 1
+            if close >= 0:  # otherwise the lone quote is left as an error token
+                tok = text[start:close + 1]
+                pos = close + 1
+        toks.append(tok)
+        if offsets is not None:
+            offsets.append(start)
+    return toks
+
+
+def _tokenize(text: str) -> list:
+    if len(text) > _LONG_TEXT:
+        return _tokens_long(text)
+    return _TOKENS.findall(text)
+
+
+def _offset_of(text: str, index: int) -> int:
+    """Character offset of token number ``index`` (on the error path only)."""
+    offsets: list = []
+    _tokens_long(text, offsets)
+    if index < len(offsets):
+        return offsets[index]
+    return len(text)
+
+
+def _describe(tok: str) -> str:
+    if len(tok) > 24:
+        tok = tok[:20] + "..."
+    return repr(tok)
+
+
+def _parse(toks: list, constructors: dict, max_depth: int):
+    stack = []
+    ck, cur, cmode, ccomma, cname, cstart = _ROOT, [], _UNDECIDED, False, None, 0
+    expect = _VALUE
+    prev_real = None   # text of the real number just read, for "a+bj"
+    pending = None     # a name read just before, which must be a call
+    it = iter(toks)
+    ntoks = len(toks)
+
+    def here():
+        return ntoks - length_hint(it) - 1
+
+    for tok in it:
+        c = tok[0]
+        if pending is not None and c != "(":
+            raise _Fail(f"unknown name {pending!r}", here() - 1)
+
+        # ---- literals -------------------------------------------------
+        if c == '"' or c == "'":
+            if len(tok) < 2 or tok[-1] != c:
+                raise _Fail("unterminated string literal", here())
+            if "\\" in tok:
+                try:
+                    value = _decode_str(tok)
+                except ValueError as exc:
+                    raise _Fail(f"bad escape in string literal: {exc}", here()) from None
+            else:
+                value = tok[1:-1]
+            prev_real = None
+        elif c in "0123456789.-+":
+            if len(tok) == 1 and not c.isdigit():
+                raise _Fail(f"unexpected {tok!r}", here())
+            last = tok[-1]
+            if last == "j" or last == "J":
+                value = complex(tok)
+                if prev_real is not None and expect == _SEP and c in "+-":
+                    # the "a+bj" form of a complex literal
+                    cur[-1] = complex(float(prev_real), value.imag)
+                    prev_real = None
+                    continue
+                prev_real = None
+            else:
+                try:
+                    if "." in tok or "e" in tok or "E" in tok or "n" in tok:
+                        value = float(tok)
+                    else:
+                        value = int(tok)
+                except ValueError as exc:
+                    raise _Fail(f"bad number {_describe(tok)}: {exc}", here()) from None
+                prev_real = tok
+        elif c == ",":
+            if expect != _SEP:
+                raise _Fail("unexpected ','", here())
+            if ck == _BRACE:
+                if cmode == _DICT:
+                    if len(cur) % 2:
+                        raise _Fail("expected ':' after a dict key", here())
+                elif cmode == _UNDECIDED:
+                    cmode = _SET
+            elif ck == _PAREN:
+                ccomma = True
+            elif ck == _ROOT:
+                raise _Fail("unexpected ',' after a complete value", here())
+            expect = _VALUE
+            prev_real = None
+            continue
+        elif c == ":":
+            if expect != _SEP or ck != _BRACE or cmode == _SET or not len(cur) % 2:
+                raise _Fail("unexpected ':'", here())
+            cmode = _DICT
+            expect = _AFTER_COLON
+            prev_real = None
+            continue
+        elif c in "[({":
+            if len(tok) > 1:  # "{*()}", the empty set
+                value = set()
+                prev_real = None
+            else:
+                if expect == _SEP:
+                    raise _Fail(f"expected ',' before {tok!r}", here())
+                if len(stack) >= max_depth:
+                    raise _Fail(f"nesting deeper than max_depth={max_depth}", here())
+                stack.append((ck, cur, cmode, ccomma, cname, cstart))
+                ck = _OPENERS[c]
+                if pending is not None:
+                    ck, cname, pending = _CALL, pending, None
+                cur, cmode, ccomma, cstart = [], _UNDECIDED, False, here()
+                expect = _VALUE
+                prev_real = None
+                continue
+        elif c in "])}":
+            if ck not in _CLOSER_OF[c]:
+                raise _Fail(f"unexpected {tok!r}", here())
+            if expect == _AFTER_COLON:
+                raise _Fail("missing value after ':'", here())
+            try:
+                if ck == _LIST:
+                    value = cur
+                elif ck == _PAREN:
+                    if ccomma:
+                        value = tuple(cur)
+                    elif cur:
+                        value = cur[0]
+                    else:
+                        value = ()
+                elif ck == _BRACE:
+                    if cmode == _DICT:
+                        if len(cur) % 2:
+                            raise _Fail("expected ':' after a dict key", here())
+                        pairs = iter(cur)
+                        value = dict(zip(pairs, pairs))
+                    elif cur:
+                        value = set(cur)
+                    else:
+                        value = {}
+                else:
+                    try:
+                        value = constructors[cname](*cur)
+                    except Exception as exc:  # noqa: BLE001 - any refusal by a builder
+                        raise _Fail(f"invalid {cname}(...): {exc}", cstart - 1) from None
+            except TypeError as exc:  # unhashable dict key or set element
+                raise _Fail(f"cannot build {'dict' if ck == _BRACE and cmode == _DICT else 'set'}:"
+                            f" {exc}", cstart) from None
+            ck, cur, cmode, ccomma, cname, cstart = stack.pop()
+            expect = _VALUE  # the parent was waiting for this value when it opened
+            prev_real = None
+        elif c == "b" or c == "B":
+            if len(tok) > 1 and tok[1] in "\"'":
+                if len(tok) < 3 or tok[-1] != tok[1]:
+                    raise _Fail("unterminated bytes literal", here())
+                try:
+                    value = _decode_bytes(tok)
+                except ValueError as exc:
+                    raise _Fail(f"bad bytes literal: {exc}", here()) from None
+                prev_real = None
+            else:
+                value = _name(tok, constructors, here)
+                if value is _CALL_MARK:
+                    pending = tok
+                    continue
+                prev_real = None
+        elif c.isalpha() or c == "_":
+            value = _name(tok, constructors, here)
+            if value is _CALL_MARK:
+                if expect == _SEP:
+                    raise _Fail(f"expected ',' before {_describe(tok)}", here())
+                pending = tok
+                continue
+            prev_real = tok if tok in _REAL_NAMES else None
+        else:
+            raise _Fail(f"unexpected {_describe(tok)}", here())
+
+        # ---- a complete value: store it in the enclosing container ----
+        if expect == _SEP:
+            raise _Fail(f"expected ',' before {_describe(tok)}", here())
+        cur.append(value)
+        expect = _SEP
+
+    if pending is not None:
+        raise _Fail(f"unknown name {pending!r}", ntoks - 1)
+    if stack:
+        raise _Fail("text ends inside an unclosed bracket", ntoks)
+    if not cur:
+        raise _Fail("no value in text", 0)
+    return cur[0]
+
+
+_CALL_MARK = object()
+
+
+def _name(tok: str, constructors: dict, here):
+    try:
+        return _CONSTANTS[tok]
+    except KeyError:
+        pass
+    if tok in constructors:
+        return _CALL_MARK
+    raise _Fail(f"unknown name {_describe(tok)}", here())
+
+
+def decode_v1(text: str, constructors: dict, max_depth: int = DEFAULT_MAX_DEPTH):
+    """Parse one PYON v1 value.  ``constructors`` maps call names to builders."""
+    stripped = text.strip()
+    try:
+        return _parse(_tokenize(stripped), constructors, max_depth)
+    except _Fail as fail:
+        lead = len(text) - len(text.lstrip())
+        raise DecodeError(fail.reason, lead + _offset_of(stripped, fail.index)) from None

@@ -1,0 +1,106 @@
+"""PYON v2 reader: JSON plus ``{"__jsonclass__": [NAME, ARGS]}`` objects.
+
+The JSON itself is parsed by the standard library's C scanner; every
+``__jsonclass__`` object is rebuilt by a named, checked builder, and names
+nobody registered are refused.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import DecodeError
+from .b64 import decode_writable
+from .values import (array_from_wire, fraction_from_wire, ordereddict_from_wire,
+                     scalar_from_wire, slice_from_wire)
+
+__all__ = ["make_hook", "decode_v2", "BUILTIN_V2"]
+
+
+class _Refused(Exception):
+    """Internal: a ``__jsonclass__`` object that could not be built."""
+
+
+def _one_list(args, what):
+    if len(args) != 1 or not isinstance(args[0], list):
+        raise ValueError(f"{what} takes one list")
+    return args[0]
+
+
+def _pairs_dict(args):
+    result = {}
+    for pair in _one_list(args, "dict"):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError("dict items must be [key, value] pairs")
+        result[pair[0]] = pair[1]
+    return result
+
+
+def _complex(re_, im):
+    for part in (re_, im):
+        if type(part) not in (int, float):
+            raise ValueError("complex takes two numbers")
+    return complex(re_, im)
+
+
+def _bytes(data):
+    if not isinstance(data, str):
+        raise ValueError("bytes takes one base64 string")
+    return bytes(decode_writable(data))
+
+
+BUILTIN_V2 = {
+    "tuple": lambda *a: tuple(_one_list(a, "tuple")),
+    "set": lambda *a: set(_one_list(a, "set")),
+    "dict": lambda *a: _pairs_dict(a),
+    "complex": _complex,
+    "bytes": _bytes,
+    "slice": slice_from_wire,
+    "Fraction": fraction_from_wire,
+    "OrderedDict": ordereddict_from_wire,
+    "nparray": array_from_wire,
+    "npscalar": scalar_from_wire,
+}
+
+
+def make_hook(builders: dict):
+    """The ``object_hook`` turning ``__jsonclass__`` objects into values."""
+
+    def hook(obj: dict):
+        if "__jsonclass__" not in obj:
+            return obj
+        spec = obj["__jsonclass__"]
+        if len(obj) != 1 or not isinstance(spec, list) or len(spec) != 2 \
+                or not isinstance(spec[0], str) or not isinstance(spec[1], list):
+            raise _Refused('a "__jsonclass__" object must be exactly '
+                           '{"__jsonclass__": [NAME, [ARGS...]]}')
+        name, args = spec
+        builder = builders.get(name)
+        if builder is None:
+            raise _Refused(f"unknown __jsonclass__ name {name[:40]!r}")
+        try:
+            return builder(*args)
+        except Exception as exc:  # noqa: BLE001 - any refusal by a builder
+            raise _Refused(f"invalid {name}: {exc}") from None
+
+    return hook
+
+
+def decode_v2(text: str, hook, not_json=None):
+    """Parse PYON v2 text; raises DecodeError (JSON syntax errors carry the offset).
+
+    With ``not_json``, text that is not JSON at all is handed to
+    ``not_json(text)`` instead (this is how v1 text is detected).
+    """
+    try:
+        return json.loads(text, object_hook=hook)
+    except json.JSONDecodeError as exc:
+        if not_json is None:
+            raise DecodeError(f"invalid JSON: {exc.msg}", exc.pos) from None
+    except _Refused as exc:
+        raise DecodeError(str(exc)) from None
+    except RecursionError:
+        raise DecodeError("JSON nests too deeply for this reader") from None
+    except ValueError as exc:  # e.g. integers beyond the interpreter's digit limit
+        raise DecodeError(f"invalid value: {exc}") from None
+    return not_json(text)

@@ -1,0 +1,163 @@
+"""PYON v1 writer: Python-expression text, identical to upstream sipyco 1.8.
+
+The writer is a set of small per-type functions looked up by exact type in a
+dict.  Anything not in the table raises :class:`Unsupported`; the public
+``encode`` then walks the value again to say where the culprit sits.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from fractions import Fraction
+from json.encoder import encode_basestring_ascii
+
+import numpy
+
+from .b64 import encode_ascii
+from .registry import Registry
+from .values import dtype_to_wire
+
+__all__ = ["Unsupported", "build_v1", "EMPTY_SET_V1"]
+
+# Upstream writes an empty set as "{}", which every reader takes for a dict.
+# "{*()}" is a Python expression for an empty set that upstream's reader also
+# evaluates to set(), so both old and new peers get a set back.
+EMPTY_SET_V1 = "{*()}"
+
+# slice components whose repr() is itself valid PYON v1, so slices made of
+# them are written exactly as upstream writes them: with repr().
+_REPR_SAFE = (type(None), bool, int, float, str, bytes)
+
+
+class Unsupported(Exception):
+    """Internal: a value of a type the writer does not know (or refuses)."""
+
+    def __init__(self, value, reason: str | None = None):
+        super().__init__(reason)
+        self.value = value
+        self.reason = reason
+
+
+def array_payload(x: numpy.ndarray):
+    """``(shape, dtype argument, base64 text)`` for an ndarray; refuses object dtypes."""
+    if x.dtype.hasobject:
+        raise Unsupported(x, "numpy arrays of object dtype cannot be encoded "
+                             "(their buffer holds memory addresses)")
+    shape = x.shape
+    if not x.flags.c_contiguous:
+        x = numpy.ascontiguousarray(x).reshape(shape)
+    return shape, dtype_to_wire(x.dtype), encode_ascii(x.data if x.ndim else x.tobytes())
+
+
+def scalar_payload(x: numpy.generic):
+    if x.dtype.hasobject:
+        raise Unsupported(x, "numpy object scalars cannot be encoded")
+    return dtype_to_wire(x.dtype), encode_ascii(x.tobytes())
+
+
+def build_v1(registry: Registry, pretty: bool):
+    """Return an ``encode(x) -> str`` function for PYON v1."""
+    custom = registry.by_type()
+    depth = [0]  # current dict nesting, for pretty indentation
+
+    def fallback(x):
+        if isinstance(x, numpy.generic):
+            if isinstance(x, numpy.bool_):
+                return "true" if x else "false"
+            return enc_npscalar(x)
+        raise Unsupported(x)
+
+    def enc(x):
+        try:
+            f = table[type(x)]
+        except KeyError:
+            return fallback(x)
+        return f(x)
+
+    def enc_tuple(x):
+        if len(x) == 1:
+            return "(" + enc(x[0]) + ", )"
+        return "(" + ", ".join([enc(v) for v in x]) + ")"
+
+    def enc_list(x):
+        return "[" + ", ".join([enc(v) for v in x]) + "]"
+
+    def enc_set(x):
+        if not x:
+            return EMPTY_SET_V1
+        return "{" + ", ".join([enc(v) for v in x]) + "}"
+
+    def enc_dict(x):
+        return "{" + ", ".join([enc(k) + ": " + enc(v) for k, v in x.items()]) + "}"
+
+    def enc_dict_pretty(x):
+        if len(x) < 2:
+            return enc_dict(x)
+        items = x.items()
+        if all(type(k) is str for k in x):
+            items = sorted(items, key=lambda kv: kv[0])
+        depth[0] += 1
+        try:
+            pad = "    " * depth[0]
+            body = ",\n".join([pad + enc(k) + ": " + enc(v) for k, v in items])
+        finally:
+            depth[0] -= 1
+        return "{\n" + body + "\n" + "    " * depth[0] + "}"
+
+    def enc_slice(x):
+        parts = (x.start, x.stop, x.step)
+        if all(type(p) in _REPR_SAFE for p in parts):
+            return repr(x)
+        return "slice(" + ", ".join([enc(p) for p in parts]) + ")"
+
+    def enc_fraction(x):
+        return "Fraction(" + repr(x.numerator) + ", " + repr(x.denominator) + ")"
+
+    def enc_ordereddict(x):
+        return "OrderedDict(" + enc_list(list(x.items())) + ")"
+
+    def enc_nparray(x):
+        shape, dtype, data = array_payload(x)
+        return "nparray(" + enc_tuple(shape) + ", " + enc(dtype) + ', b"' + data + '")'
+
+    def enc_npscalar(x):
+        dtype, data = scalar_payload(x)
+        return "npscalar(" + enc(dtype) + ', b"' + data + '")'
+
+    def make_custom(entry):
+        def enc_custom(x):
+            args = entry.to_args(x)
+            return entry.name + "(" + ", ".join([enc(a) for a in args]) + ")"
+        return enc_custom
+
+    table = {
+        type(None): {None: "null"}.__getitem__,
+        bool: {True: "true", False: "false"}.__getitem__,
+        int: int.__repr__,
+        float: float.__repr__,
+        complex: complex.__repr__,
+        str: encode_basestring_ascii,
+        bytes: bytes.__repr__,
+        tuple: enc_tuple,
+        list: enc_list,
+        set: enc_set,
+        dict: enc_dict_pretty if pretty else enc_dict,
+        slice: enc_slice,
+        Fraction: enc_fraction,
+        OrderedDict: enc_ordereddict,
+        numpy.ndarray: enc_nparray,
+        numpy.bool_: fallback,
+    }
+    for t in (numpy.int8, numpy.int16, numpy.int32, numpy.int64,
+              numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64,
+              numpy.float16, numpy.float32, numpy.float64,
+              numpy.complex64, numpy.complex128):
+        table[t] = enc_npscalar
+    for cls, entry in custom.items():
+        table[cls] = make_custom(entry)
+
+    def encode(x) -> str:
+        depth[0] = 0
+        return enc(x)
+
+    return encode
