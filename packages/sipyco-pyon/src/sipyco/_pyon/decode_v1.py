@@ -30,8 +30,12 @@ __all__ = ["decode_v1", "DEFAULT_MAX_DEPTH"]
 
 DEFAULT_MAX_DEPTH = 512
 
-# Texts longer than this are tokenized in the long-text mode described above.
+# Texts longer than this are tokenized in the long-text mode described above,
+# where literals longer than _PREBUILD_OVER are converted by the tokenizer.
 _LONG_TEXT = 1 << 16
+_PREBUILD_OVER = 1 << 12
+# A token the expression can never produce (a NUL is always a 1-char token).
+_PREBUILT = "\x00L"
 
 _NUMBER = (r"[-+]?(?:\d[\d_]*(?:\.[\d_]*)?(?:[eE][-+]?\d[\d_]*)?"
            r"|\.\d[\d_]*(?:[eE][-+]?\d[\d_]*)?)[jJ]?"
@@ -84,6 +88,8 @@ _VALUE, _SEP, _AFTER_COLON = 0, 1, 2
 _ROOT, _LIST, _PAREN, _CALL, _BRACE = 0, 1, 2, 3, 4
 _UNDECIDED, _DICT, _SET = 0, 1, 2
 _OPENERS = {"[": _LIST, "(": _PAREN, "{": _BRACE}
+_NUMBER_START = frozenset("0123456789.-+")
+_NOT_DIGIT = frozenset(".-+")
 _CLOSER_OF = {"]": (_LIST,), ")": (_PAREN, _CALL), "}": (_BRACE,)}
 
 
@@ -146,13 +152,20 @@ def _decode_bytes(tok: str) -> bytes:
     if not body.isascii():
         raise ValueError("bytes literals may only contain ASCII characters")
     if "\\" in body:
-        body = _BYTES_ESCAPE.sub(_bytes_escape, body)
-    return body.encode("latin-1")
+        return _BYTES_ESCAPE.sub(_bytes_escape, body).encode("latin-1")
+    return body.encode("ascii")
 
 
-def _tokens_long(text: str, offsets: list | None = None) -> list:
-    """Tokenize ``text`` one token at a time (see the module docstring)."""
+def _tokens_long(text: str, offsets: list | None = None):
+    """Tokenize ``text`` one token at a time (see the module docstring).
+
+    Returns ``(tokens, prebuilt)``.  Long literals without escapes are
+    converted here, straight from ``text``, to spare the copies a token would
+    cost; each stands in the token list as the placeholder ``_PREBUILT`` and
+    its value is the next item of ``prebuilt``.
+    """
     toks = []
+    prebuilt = []
     pos = 0
     end = len(text)
     match = _TOKENS_LONG.match
@@ -166,25 +179,35 @@ def _tokens_long(text: str, offsets: list | None = None) -> list:
         q = tok[-1]
         if q == '"' or q == "'":
             close = text.find(q, pos)
-            if close >= 0 and text.find("\\", pos, close) < 0:
+            plain = close >= 0 and text.find("\\", pos, close) < 0
+            if plain:
                 if text.find("\n", pos, close) >= 0:
                     close = -1
             elif close >= 0:
                 rest = _REST_OF_LITERAL[q].match(text, pos)
                 close = -1 if rest is None else rest.end() - 1
             if close >= 0:  # otherwise the lone quote is left as an error token
-                tok = text[start:close + 1]
+                tok = None
+                if plain and close - pos > _PREBUILD_OVER:
+                    if len(m.group(1)) == 1:
+                        tok = _PREBUILT
+                        prebuilt.append(text[pos:close])
+                    elif text.isascii() or text[pos:close].isascii():
+                        tok = _PREBUILT
+                        prebuilt.append(text[pos:close].encode("ascii"))
+                if tok is None:
+                    tok = text[start:close + 1]
                 pos = close + 1
         toks.append(tok)
         if offsets is not None:
             offsets.append(start)
-    return toks
+    return toks, prebuilt
 
 
-def _tokenize(text: str) -> list:
+def _tokenize(text: str):
     if len(text) > _LONG_TEXT:
         return _tokens_long(text)
-    return _TOKENS.findall(text)
+    return _TOKENS.findall(text), ()
 
 
 def _offset_of(text: str, index: int) -> int:
@@ -202,26 +225,45 @@ def _describe(tok: str) -> str:
     return repr(tok)
 
 
-def _parse(toks: list, constructors: dict, max_depth: int):
+def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
     stack = []
+    next_prebuilt = iter(prebuilt).__next__
     ck, cur, cmode, ccomma, cname, cstart = _ROOT, [], _UNDECIDED, False, None, 0
     expect = _VALUE
     prev_real = None   # text of the real number just read, for "a+bj"
     pending = None     # a name read just before, which must be a call
     it = iter(toks)
     ntoks = len(toks)
+    lh = length_hint
 
     def here():
-        return ntoks - length_hint(it) - 1
+        return ntoks - lh(it) - 1
 
+    # The branches are ordered by how often each token kind occurs in
+    # typical data; every branch either stores a value below or continues.
     for tok in it:
         c = tok[0]
         if pending is not None and c != "(":
             raise _Fail(f"unknown name {pending!r}", here() - 1)
 
-        # ---- literals -------------------------------------------------
-        if c == '"' or c == "'":
-            if len(tok) < 2 or tok[-1] != c:
+        if c == ",":
+            if expect != _SEP:
+                raise _Fail("unexpected ','", here())
+            if ck == _BRACE:
+                if cmode == _DICT:
+                    if len(cur) & 1:
+                        raise _Fail("expected ':' after a dict key", here())
+                elif cmode == _UNDECIDED:
+                    cmode = _SET
+            elif ck == _PAREN:
+                ccomma = True
+            elif ck == _ROOT:
+                raise _Fail("unexpected ',' after a complete value", here())
+            expect = _VALUE
+            prev_real = None
+            continue
+        elif c == '"':
+            if tok == c or tok[-1] != c:
                 raise _Fail("unterminated string literal", here())
             if "\\" in tok:
                 try:
@@ -231,13 +273,18 @@ def _parse(toks: list, constructors: dict, max_depth: int):
             else:
                 value = tok[1:-1]
             prev_real = None
-        elif c in "0123456789.-+":
-            if len(tok) == 1 and not c.isdigit():
-                raise _Fail(f"unexpected {tok!r}", here())
+        elif c == ":":
+            if expect != _SEP or ck != _BRACE or cmode == _SET or not len(cur) & 1:
+                raise _Fail("unexpected ':'", here())
+            cmode = _DICT
+            expect = _AFTER_COLON
+            prev_real = None
+            continue
+        elif c in _NUMBER_START:
             last = tok[-1]
             if last == "j" or last == "J":
                 value = complex(tok)
-                if prev_real is not None and expect == _SEP and c in "+-":
+                if prev_real is not None and expect == _SEP and (c == "-" or c == "+"):
                     # the "a+bj" form of a complex literal
                     cur[-1] = complex(float(prev_real), value.imag)
                     prev_real = None
@@ -250,33 +297,12 @@ def _parse(toks: list, constructors: dict, max_depth: int):
                     else:
                         value = int(tok)
                 except ValueError as exc:
+                    if last in _NOT_DIGIT:  # a lone sign or dot
+                        raise _Fail(f"unexpected {tok!r}", here()) from None
                     raise _Fail(f"bad number {_describe(tok)}: {exc}", here()) from None
                 prev_real = tok
-        elif c == ",":
-            if expect != _SEP:
-                raise _Fail("unexpected ','", here())
-            if ck == _BRACE:
-                if cmode == _DICT:
-                    if len(cur) % 2:
-                        raise _Fail("expected ':' after a dict key", here())
-                elif cmode == _UNDECIDED:
-                    cmode = _SET
-            elif ck == _PAREN:
-                ccomma = True
-            elif ck == _ROOT:
-                raise _Fail("unexpected ',' after a complete value", here())
-            expect = _VALUE
-            prev_real = None
-            continue
-        elif c == ":":
-            if expect != _SEP or ck != _BRACE or cmode == _SET or not len(cur) % 2:
-                raise _Fail("unexpected ':'", here())
-            cmode = _DICT
-            expect = _AFTER_COLON
-            prev_real = None
-            continue
         elif c in "[({":
-            if len(tok) > 1:  # "{*()}", the empty set
+            if tok != c:  # "{*()}", the empty set
                 value = set()
                 prev_real = None
             else:
@@ -285,10 +311,11 @@ def _parse(toks: list, constructors: dict, max_depth: int):
                 if len(stack) >= max_depth:
                     raise _Fail(f"nesting deeper than max_depth={max_depth}", here())
                 stack.append((ck, cur, cmode, ccomma, cname, cstart))
-                ck = _OPENERS[c]
                 if pending is not None:
                     ck, cname, pending = _CALL, pending, None
-                cur, cmode, ccomma, cstart = [], _UNDECIDED, False, here()
+                else:
+                    ck = _OPENERS[c]
+                cur, cmode, ccomma, cstart = [], _UNDECIDED, False, ntoks - lh(it) - 1
                 expect = _VALUE
                 prev_real = None
                 continue
@@ -297,19 +324,19 @@ def _parse(toks: list, constructors: dict, max_depth: int):
                 raise _Fail(f"unexpected {tok!r}", here())
             if expect == _AFTER_COLON:
                 raise _Fail("missing value after ':'", here())
-            try:
-                if ck == _LIST:
-                    value = cur
-                elif ck == _PAREN:
-                    if ccomma:
-                        value = tuple(cur)
-                    elif cur:
-                        value = cur[0]
-                    else:
-                        value = ()
-                elif ck == _BRACE:
+            if ck == _LIST:
+                value = cur
+            elif ck == _PAREN:
+                if ccomma:
+                    value = tuple(cur)
+                elif cur:
+                    value = cur[0]
+                else:
+                    value = ()
+            elif ck == _BRACE:
+                try:
                     if cmode == _DICT:
-                        if len(cur) % 2:
+                        if len(cur) & 1:
                             raise _Fail("expected ':' after a dict key", here())
                         pairs = iter(cur)
                         value = dict(zip(pairs, pairs))
@@ -317,40 +344,47 @@ def _parse(toks: list, constructors: dict, max_depth: int):
                         value = set(cur)
                     else:
                         value = {}
-                else:
-                    try:
-                        value = constructors[cname](*cur)
-                    except Exception as exc:  # noqa: BLE001 - any refusal by a builder
-                        raise _Fail(f"invalid {cname}(...): {exc}", cstart - 1) from None
-            except TypeError as exc:  # unhashable dict key or set element
-                raise _Fail(f"cannot build {'dict' if ck == _BRACE and cmode == _DICT else 'set'}:"
-                            f" {exc}", cstart) from None
+                except TypeError as exc:  # unhashable dict key or set element
+                    kind = "dict" if cmode == _DICT else "set"
+                    raise _Fail(f"cannot build {kind}: {exc}", cstart) from None
+            else:
+                try:
+                    value = constructors[cname](*cur)
+                except Exception as exc:  # noqa: BLE001 - any refusal by a builder
+                    raise _Fail(f"invalid {cname}(...): {exc}", cstart - 1) from None
             ck, cur, cmode, ccomma, cname, cstart = stack.pop()
             expect = _VALUE  # the parent was waiting for this value when it opened
             prev_real = None
-        elif c == "b" or c == "B":
-            if len(tok) > 1 and tok[1] in "\"'":
-                if len(tok) < 3 or tok[-1] != tok[1]:
-                    raise _Fail("unterminated bytes literal", here())
-                try:
-                    value = _decode_bytes(tok)
-                except ValueError as exc:
-                    raise _Fail(f"bad bytes literal: {exc}", here()) from None
-                prev_real = None
-            else:
-                value = _name(tok, constructors, here)
-                if value is _CALL_MARK:
-                    pending = tok
-                    continue
-                prev_real = None
+        elif c == "'":
+            if tok == c or tok[-1] != c:
+                raise _Fail("unterminated string literal", here())
+            try:
+                value = _decode_str(tok)
+            except ValueError as exc:
+                raise _Fail(f"bad escape in string literal: {exc}", here()) from None
+            prev_real = None
+        elif (c == "b" or c == "B") and tok != c and tok[1] in "\"'":
+            if len(tok) < 3 or tok[-1] != tok[1]:
+                raise _Fail("unterminated bytes literal", here())
+            try:
+                value = _decode_bytes(tok)
+            except ValueError as exc:
+                raise _Fail(f"bad bytes literal: {exc}", here()) from None
+            prev_real = None
         elif c.isalpha() or c == "_":
-            value = _name(tok, constructors, here)
-            if value is _CALL_MARK:
+            try:
+                value = _CONSTANTS[tok]
+            except KeyError:
+                if tok not in constructors:
+                    raise _Fail(f"unknown name {_describe(tok)}", here()) from None
                 if expect == _SEP:
-                    raise _Fail(f"expected ',' before {_describe(tok)}", here())
+                    raise _Fail(f"expected ',' before {_describe(tok)}", here()) from None
                 pending = tok
                 continue
             prev_real = tok if tok in _REAL_NAMES else None
+        elif tok == _PREBUILT:
+            value = next_prebuilt()
+            prev_real = None
         else:
             raise _Fail(f"unexpected {_describe(tok)}", here())
 
@@ -369,24 +403,12 @@ def _parse(toks: list, constructors: dict, max_depth: int):
     return cur[0]
 
 
-_CALL_MARK = object()
-
-
-def _name(tok: str, constructors: dict, here):
-    try:
-        return _CONSTANTS[tok]
-    except KeyError:
-        pass
-    if tok in constructors:
-        return _CALL_MARK
-    raise _Fail(f"unknown name {_describe(tok)}", here())
-
-
 def decode_v1(text: str, constructors: dict, max_depth: int = DEFAULT_MAX_DEPTH):
     """Parse one PYON v1 value.  ``constructors`` maps call names to builders."""
     stripped = text.strip()
     try:
-        return _parse(_tokenize(stripped), constructors, max_depth)
+        toks, prebuilt = _tokenize(stripped)
+        return _parse(toks, prebuilt, constructors, max_depth)
     except _Fail as fail:
         lead = len(text) - len(text.lstrip())
         raise DecodeError(fail.reason, lead + _offset_of(stripped, fail.index)) from None

@@ -118,7 +118,7 @@ def build_v1(registry: Registry, pretty: bool):
 
     def enc_nparray(x):
         shape, dtype, data = array_payload(x)
-        return "nparray(" + enc_tuple(shape) + ", " + enc(dtype) + ', b"' + data + '")'
+        return "".join(("nparray(", enc_tuple(shape), ", ", enc(dtype), ', b"', data, '")'))
 
     def enc_npscalar(x):
         dtype, data = scalar_payload(x)

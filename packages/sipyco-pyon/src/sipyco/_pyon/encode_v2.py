@@ -89,8 +89,8 @@ def build_v2(registry: Registry):
 
     def enc_nparray(x):
         shape, dtype, data = array_payload(x)
-        return (_JC + 'nparray",[' + items_list(shape) + "," + enc_dtype(dtype)
-                + ',"' + data + '"]]}')
+        return "".join((_JC, 'nparray",[', items_list(shape), ",", enc_dtype(dtype),
+                        ',"', data, '"]]}'))
 
     def enc_npscalar(x):
         dtype, data = scalar_payload(x)
