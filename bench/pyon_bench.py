@@ -42,12 +42,12 @@ def run(quick: bool = False) -> list[dict]:
     rows = []
     for label, value, nbytes in payloads():
         pk = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        base_enc = rate(lambda: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), t)
-        base_dec = rate(lambda: pickle.loads(pk), t)
+        base_enc = rate(lambda v=value: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL), t)
+        base_dec = rate(lambda p=pk: pickle.loads(p), t)
         for version, enc in (("v1", pyon.encode), ("v2", pyon.encode_v2)):
             text = enc(value)
-            e = rate(lambda: enc(value), t)
-            d = rate(lambda: pyon.decode(text), t)
+            e = rate(lambda f=enc, v=value: f(v), t)
+            d = rate(lambda s=text: pyon.decode(s), t)
             rows.append(dict(payload=label, version=version, nbytes=nbytes,
                              encode=e, decode=d, pickle_encode=base_enc, pickle_decode=base_dec))
     return rows
@@ -80,8 +80,8 @@ def run_eval(quick: bool = False) -> list[dict]:
     rows = []
     for label, value, nbytes in payloads():
         text = pyon.encode(value)
-        ours = rate(lambda: pyon.decode(text), t)
-        theirs = rate(lambda: eval_decode(text), t)
+        ours = rate(lambda s=text: pyon.decode(s), t)
+        theirs = rate(lambda s=text: eval_decode(s), t)
         rows.append(dict(payload=label, nbytes=nbytes, ours=ours, eval=theirs))
     return rows
 

@@ -33,8 +33,8 @@ def _pyon_section(quick: bool) -> str:
 def _pyon_without_accelerator(quick: bool) -> str:
     # A fresh interpreter in which importing pybase64 fails, so the standard
     # library fallback is what gets measured.
-    code = ("import sys; sys.modules['pybase64'] = None; sys.path.insert(0, %r); "
-            "import run; print(run._pyon_section(%r))" % (HERE, quick))
+    code = (f"import sys; sys.modules['pybase64'] = None; sys.path.insert(0, {HERE!r}); "
+            f"import run; print(run._pyon_section({quick!r}))")
     return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                           text=True).stdout
 

@@ -41,11 +41,12 @@ functions use a default codec whose registry :func:`register` extends.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ._pyon.b64 import ACCELERATED
 from ._pyon import decode_v1 as _reader_v1
 from ._pyon import decode_v2 as _reader_v2
+from ._pyon.b64 import ACCELERATED
 from ._pyon.decode_v1 import DEFAULT_MAX_DEPTH
 from ._pyon.decode_v2 import BUILTIN_V2, make_hook
 from ._pyon.encode_v1 import EMPTY_SET_V1, Unsupported, build_v1
@@ -53,8 +54,13 @@ from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
 from ._pyon.locate import explain_failure
 from ._pyon.registry import Registry
-from ._pyon.values import (array_from_wire, fraction_from_wire, ordereddict_from_wire,
-                           scalar_from_wire, slice_from_wire)
+from ._pyon.values import (
+    array_from_wire,
+    fraction_from_wire,
+    ordereddict_from_wire,
+    scalar_from_wire,
+    slice_from_wire,
+)
 from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [

@@ -339,7 +339,7 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
                         if len(cur) & 1:
                             raise _Fail("expected ':' after a dict key", here())
                         pairs = iter(cur)
-                        value = dict(zip(pairs, pairs))
+                        value = dict(zip(pairs, pairs, strict=False))
                     elif cur:
                         value = set(cur)
                     else:

@@ -11,8 +11,13 @@ import json
 
 from ..errors import DecodeError
 from .b64 import decode_writable
-from .values import (array_from_wire, fraction_from_wire, ordereddict_from_wire,
-                     scalar_from_wire, slice_from_wire)
+from .values import (
+    array_from_wire,
+    fraction_from_wire,
+    ordereddict_from_wire,
+    scalar_from_wire,
+    slice_from_wire,
+)
 
 __all__ = ["make_hook", "decode_v2", "BUILTIN_V2"]
 

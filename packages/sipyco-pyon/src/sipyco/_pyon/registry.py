@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import keyword
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["RESERVED_NAMES", "CustomType", "Registry"]
 

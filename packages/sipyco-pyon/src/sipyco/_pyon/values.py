@@ -88,7 +88,7 @@ def _checked_dtype(spec) -> numpy.dtype:
         dtype = numpy.dtype(_checked_descr(spec, 0))
     except ValueError:
         raise
-    except Exception as exc:  # numpy raises TypeError for unknown codes
+    except TypeError as exc:  # numpy's word for an unknown type code
         raise ValueError(f"unknown dtype {spec!r:.60}: {exc}") from None
     if dtype.hasobject:
         raise ValueError("object dtypes cannot be sent (they hold memory addresses)")
