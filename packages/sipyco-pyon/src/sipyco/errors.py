@@ -14,6 +14,15 @@ __all__ = [
     "PyonError",
     "EncodeError",
     "DecodeError",
+    "RPCError",
+    "RPCTransportError",
+    "ServerUnreachable",
+    "ConnectionClosed",
+    "CallTimeout",
+    "ProtocolViolation",
+    "MessageTooLarge",
+    "IncompatibleServer",
+    "GenericRemoteException",
 ]
 
 
@@ -52,3 +61,52 @@ class DecodeError(PyonError, ValueError):
         self.offset = offset
         where = "" if offset is None else f" at offset {offset}"
         super().__init__(f"{reason}{where}")
+
+
+class RPCError(SipycoError):
+    """Base of everything :mod:`sipyco.pc_rpc` raises on its own account."""
+
+
+class RPCTransportError(RPCError):
+    """The connection itself failed: nothing here came from the remote
+    method.  After one of these the connection is closed, because a line
+    protocol that lost track of a reply can never be trusted again."""
+
+
+class ServerUnreachable(RPCTransportError, ConnectionRefusedError):
+    """Nobody accepted the TCP connection."""
+
+
+class ConnectionClosed(RPCTransportError, EOFError):
+    """The peer closed the connection (or it was closed after an earlier
+    failure) before the reply arrived."""
+
+
+class CallTimeout(RPCTransportError, TimeoutError):
+    """No reply within the client's timeout; the connection has been closed
+    so that a late reply can never be taken for another call's."""
+
+
+class ProtocolViolation(RPCTransportError, ValueError):
+    """The peer sent something the protocol does not allow."""
+
+
+class MessageTooLarge(RPCError, ValueError):
+    """A message is longer than ``max_message_size``; ``limit`` and ``size``
+    give the two numbers (``size`` may be a lower bound)."""
+
+    def __init__(self, message: str, limit: int, size: int):
+        super().__init__(message)
+        self.limit = limit
+        self.size = size
+
+
+class IncompatibleServer(RPCError):
+    """The server does not offer the requested target (or, with
+    ``AutoTarget``, does not offer exactly one)."""
+
+
+class GenericRemoteException(RPCError):
+    """A remote method raised an exception that is not a builtin one; the
+    message reads ``module.Class: text``.  The remote traceback lines are in
+    ``parent_traceback``."""

@@ -1,0 +1,1 @@
+"""Private implementation of :mod:`sipyco.pc_rpc`; import the public module instead."""
