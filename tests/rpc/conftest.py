@@ -15,12 +15,12 @@ from sipyco.pc_rpc import AsyncioClient, AutoTarget, Client, Server
 class ServerThread:
     """A pc_rpc Server running on its own event loop in a daemon thread."""
 
-    def __init__(self, targets, **options):
+    def __init__(self, targets, port=0, **options):
         self.loop = asyncio.new_event_loop()
         self.server = Server(targets, **options)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.run(self.server.start("127.0.0.1", 0))
+        self.run(self.server.start("127.0.0.1", port))
         self.port = self.server.port
 
     def run(self, coro, timeout=30):

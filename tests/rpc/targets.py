@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Optional
 
 
 class CustomError(Exception):
@@ -61,7 +60,7 @@ class Echo:
     def get_peak(self):
         return self.peak
 
-    def annotated(self, a: list[int], b: Optional[int] = None) -> dict[str, float]:
+    def annotated(self, a: list[int], b: int | None = None) -> dict[str, float]:
         return {}
 
     def _private(self):

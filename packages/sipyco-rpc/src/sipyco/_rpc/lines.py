@@ -15,17 +15,20 @@ class LineTooLong(Exception):
         self.size = size
 
 
-async def read_line(reader: asyncio.StreamReader, limit: int) -> bytes:
+async def read_line(reader: asyncio.StreamReader, limit: int, *, resync: bool = True) -> bytes:
     """The next line, ``\\n`` included; ``b""`` at a clean end of stream.
 
     A line longer than ``limit`` (or than the reader's own buffer limit) is
     consumed up to its end and reported as LineTooLong, so the stream stays
-    in step.  A stream that ends in the middle of a line raises
-    ``asyncio.IncompleteReadError``.
+    in step; with ``resync=False`` LineTooLong is raised at once instead
+    (for peers that will be disconnected anyway).  A stream that ends in the
+    middle of a line raises ``asyncio.IncompleteReadError``.
     """
     try:
         line = await reader.readuntil(b"\n")
     except asyncio.LimitOverrunError as exc:
+        if not resync:
+            raise LineTooLong(exc.consumed) from None
         size = 0
         skip = exc.consumed
         while True:

@@ -72,13 +72,13 @@ class Server(AsyncioServer):
     async def _handshake(self, reader, writer):
         """Hello, identification and target selection; ``None`` to hang up."""
         try:
-            hello = await read_line(reader, p.HANDSHAKE_LINE_LIMIT)
+            hello = await read_line(reader, p.HANDSHAKE_LINE_LIMIT, resync=False)
             if hello != p.HELLO:
                 return None
             writer.write(p.identification_line(self.targets, self.description,
                                                self._features))
             target_name, features = p.parse_selection(
-                await read_line(reader, p.HANDSHAKE_LINE_LIMIT))
+                await read_line(reader, p.HANDSHAKE_LINE_LIMIT, resync=False))
         except (ValueError, LineTooLong, asyncio.IncompleteReadError):
             return None
         if target_name not in self.targets or not set(features) <= set(self._features):
