@@ -35,7 +35,7 @@ def test_calls_return_none_until_the_server_appears(serve):
     try:
         assert c.echo(1) is None
         assert c.get_rpc_method_list() is None
-        st = serve({"echo": Echo()}, port=port)  # a server on that very port
+        serve({"echo": Echo()}, port=port)  # a server on that very port
         try:
             assert _eventually(lambda: c.echo("back") == "back")
             assert "echo" in c.get_rpc_method_list()["methods"]
