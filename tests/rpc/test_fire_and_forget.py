@@ -66,4 +66,4 @@ def test_ff_join_without_calls_and_unknown_methods():
     proxy = FFProxy(Slow())
     proxy.ff_join()
     with pytest.raises(AttributeError):
-        getattr(proxy, "no_such_method")
+        proxy.no_such_method()
