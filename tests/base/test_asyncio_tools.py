@@ -1,0 +1,118 @@
+"""sipyco.asyncio_tools on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sipyco.asyncio_tools import AsyncioServer, SignalHandler, TaskObject
+
+
+class LineEcho(AsyncioServer):
+    def __init__(self):
+        super().__init__()
+        self.served = 0
+
+    async def _handle_connection_cr(self, reader, writer):
+        self.served += 1
+        while line := await reader.readline():
+            writer.write(line.upper())
+            await writer.drain()
+
+
+@pytest.mark.asyncio
+async def test_server_serves_and_stops_with_open_connections():
+    server = LineEcho()
+    await server.start("127.0.0.1", 0)
+    port = server.port
+    assert port > 0
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"hello\n")
+    assert await reader.readline() == b"HELLO\n"
+    idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
+    await server.stop()  # cancels both connections
+    assert await reader.read() == b""
+    assert await idle_reader.read() == b""
+    writer.close()
+    idle_writer.close()
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", port)
+
+
+@pytest.mark.asyncio
+async def test_server_binds_a_list_of_hosts():
+    server = LineEcho()
+    await server.start(["127.0.0.1"], 0)
+    try:
+        r, w = await asyncio.open_connection("127.0.0.1", server.port)
+        w.write(b"x\n")
+        assert await r.readline() == b"X\n"
+        w.close()
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_handler_errors_are_contained(caplog):
+    class Broken(AsyncioServer):
+        async def _handle_connection_cr(self, reader, writer):
+            raise RuntimeError("handler bug")
+    server = Broken()
+    await server.start("127.0.0.1", 0)
+    try:
+        r, w = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await r.read() == b""  # closed by the server
+        w.close()
+    finally:
+        await server.stop()
+    assert "handler bug" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_task_object():
+    class Ticker(TaskObject):
+        def __init__(self):
+            self.ticks = 0
+            self.cleaned = False
+
+        async def _do(self):
+            try:
+                while True:
+                    self.ticks += 1
+                    await asyncio.sleep(0)
+            finally:
+                self.cleaned = True
+    t = Ticker()
+    t.start()
+    while t.ticks < 5:
+        await asyncio.sleep(0)
+    await t.stop()
+    assert t.cleaned and t.task is None
+
+
+def test_signal_handler_in_a_subprocess():
+    code = textwrap.dedent("""
+        import asyncio, os, signal
+        from sipyco.asyncio_tools import SignalHandler
+        async def main():
+            h = SignalHandler()
+            h.setup()
+            asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+            got = await h.wait_terminate()
+            h.teardown()
+            print("got", got == signal.SIGTERM)
+        asyncio.run(main())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "got True"
+
+
+def test_signal_handler_needs_setup():
+    with pytest.raises(RuntimeError):
+        asyncio.run(SignalHandler().wait_terminate())
