@@ -7,8 +7,12 @@ import logging
 
 import pytest
 
-from sipyco.common_args import (bind_address_from_args, init_logger_from_args,
-                                simple_network_args, verbosity_args)
+from sipyco.common_args import (
+    bind_address_from_args,
+    init_logger_from_args,
+    simple_network_args,
+    verbosity_args,
+)
 
 
 def _parse(argv, default_port=3249):
