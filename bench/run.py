@@ -30,6 +30,13 @@ def _pyon_section(quick: bool) -> str:
     return "\n".join(out)
 
 
+def _rpc_section(quick: bool) -> str:
+    import rpc_bench
+
+    return "\n".join(["### pc_rpc (server in its own process)", "",
+                      rpc_bench.report(rpc_bench.run(quick)), ""])
+
+
 def _pyon_without_accelerator(quick: bool) -> str:
     # A fresh interpreter in which importing pybase64 fails, so the standard
     # library fallback is what gets measured.
@@ -55,7 +62,8 @@ def main(argv=None) -> int:
         "Rates are best-of-three; each ratio divides by the baseline from the same run.",
         "",
     ]
-    body = [_pyon_section(args.quick), _pyon_without_accelerator(args.quick)]
+    body = [_pyon_section(args.quick), _pyon_without_accelerator(args.quick),
+            _rpc_section(args.quick)]
     text = "\n".join(head + body)
     print(text)
     if args.write:
