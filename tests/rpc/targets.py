@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Optional
 
 
 class CustomError(Exception):
@@ -60,7 +61,8 @@ class Echo:
     def get_peak(self):
         return self.peak
 
-    def annotated(self, a: list[int], b: int | None = None) -> dict[str, float]:
+    # typing.Optional on purpose: the method list must render it
+    def annotated(self, a: list[int], b: Optional[int] = None) -> dict[str, float]:  # noqa: UP045
         return {}
 
     def _private(self):

@@ -49,7 +49,7 @@ from ._pyon import decode_v2 as _reader_v2
 from ._pyon.b64 import ACCELERATED
 from ._pyon.decode_v1 import DEFAULT_MAX_DEPTH
 from ._pyon.decode_v2 import BUILTIN_V2, make_hook
-from ._pyon.encode_v1 import EMPTY_SET_V1, Unsupported, build_v1
+from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
 from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
 from ._pyon.locate import explain_failure
@@ -114,7 +114,7 @@ class Codec:
     def _run(self, writer, x) -> str:
         try:
             return writer(x)
-        except (Unsupported, RecursionError, ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - explained, with its path, below
             error = exc
         raise explain_failure(x, writer, self.max_depth, error)
 

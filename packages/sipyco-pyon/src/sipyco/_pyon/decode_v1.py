@@ -25,10 +25,13 @@ import unicodedata
 from operator import length_hint
 
 from ..errors import DecodeError
+from .values import guard_hash_collisions
 
 __all__ = ["decode_v1", "DEFAULT_MAX_DEPTH"]
 
-DEFAULT_MAX_DEPTH = 512
+# Deep enough for any real data (upstream's eval-based reader stops at 200),
+# shallow enough that the recursive writers can always write it back.
+DEFAULT_MAX_DEPTH = 256
 
 # Texts longer than this are tokenized in the long-text mode described above,
 # where literals longer than _PREBUILD_OVER are converted by the tokenizer.
@@ -46,7 +49,9 @@ _PUNCT = r"[][(){},:]"
 
 
 def _body(q):
-    return f"{q}[^{q}\\\\\\n]*(?:\\\\.[^{q}\\\\\\n]*)*{q}"
+    # The closing quote is optional so that an unterminated literal is one
+    # (refused) token, found in one linear scan.
+    return f"{q}[^{q}\\\\\\n]*(?:\\\\.[^{q}\\\\\\n]*)*{q}?"
 
 
 # Short-text tokenizer: string literals matched by the expression itself.
@@ -61,8 +66,8 @@ _TOKENS = re.compile(
 _TOKENS_LONG = re.compile(
     r"\s*(" + "|".join([_EMPTY_SET, _NUMBER, "[bB]?[\"']", _NAME, _PUNCT, r"\S"]) + ")")
 _REST_OF_LITERAL = {
-    '"': re.compile(r'[^"\\\n]*(?:\\.[^"\\\n]*)*"'),
-    "'": re.compile(r"[^'\\\n]*(?:\\.[^'\\\n]*)*'"),
+    '"': re.compile(r'[^"\\\n]*(?:\\.[^"\\\n]*)*(")?'),
+    "'": re.compile(r"[^'\\\n]*(?:\\.[^'\\\n]*)*(')?"),
 }
 
 _CONSTANTS = {
@@ -100,6 +105,17 @@ class _Fail(Exception):
         super().__init__(reason)
         self.reason = reason
         self.index = index
+
+
+def _closed(tok: str, q: str, opening: int) -> bool:
+    """Whether the literal token (its opening quote at ``opening``) ends with
+    an unescaped closing quote."""
+    if len(tok) < opening + 2 or tok[-1] != q:
+        return False
+    i = len(tok) - 2
+    while i > opening and tok[i] == "\\":
+        i -= 1
+    return (len(tok) - 2 - i) % 2 == 0
 
 
 def _join_surrogates(s: str) -> str:
@@ -179,25 +195,23 @@ def _tokens_long(text: str, offsets: list | None = None):
         q = tok[-1]
         if q == '"' or q == "'":
             close = text.find(q, pos)
-            plain = close >= 0 and text.find("\\", pos, close) < 0
+            plain = (close >= 0 and text.find("\\", pos, close) < 0
+                     and text.find("\n", pos, close) < 0)
             if plain:
-                if text.find("\n", pos, close) >= 0:
-                    close = -1
-            elif close >= 0:
-                rest = _REST_OF_LITERAL[q].match(text, pos)
-                close = -1 if rest is None else rest.end() - 1
-            if close >= 0:  # otherwise the lone quote is left as an error token
-                tok = None
-                if plain and close - pos > _PREBUILD_OVER:
-                    if len(m.group(1)) == 1:
-                        tok = _PREBUILT
-                        prebuilt.append(text[pos:close])
-                    elif text.isascii() or text[pos:close].isascii():
-                        tok = _PREBUILT
-                        prebuilt.append(text[pos:close].encode("ascii"))
-                if tok is None:
-                    tok = text[start:close + 1]
-                pos = close + 1
+                stop = close + 1
+            else:  # escapes, or unterminated: one linear regex scan either way
+                stop = _REST_OF_LITERAL[q].match(text, pos).end()
+            tok = None
+            if plain and close - pos > _PREBUILD_OVER:
+                if len(m.group(1)) == 1:
+                    tok = _PREBUILT
+                    prebuilt.append(text[pos:close])
+                elif text.isascii() or text[pos:close].isascii():
+                    tok = _PREBUILT
+                    prebuilt.append(text[pos:close].encode("ascii"))
+            if tok is None:
+                tok = text[start:stop]
+            pos = stop
         toks.append(tok)
         if offsets is not None:
             offsets.append(start)
@@ -263,7 +277,7 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
             prev_real = None
             continue
         elif c == '"':
-            if tok == c or tok[-1] != c:
+            if tok[-1] != c or tok == c or (tok[-2] == "\\" and not _closed(tok, c, 0)):
                 raise _Fail("unterminated string literal", here())
             if "\\" in tok:
                 try:
@@ -338,13 +352,17 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
                     if cmode == _DICT:
                         if len(cur) & 1:
                             raise _Fail("expected ':' after a dict key", here())
+                        if len(cur) > 2048:
+                            guard_hash_collisions(cur[::2])
                         pairs = iter(cur)
                         value = dict(zip(pairs, pairs, strict=False))
                     elif cur:
+                        if len(cur) > 1024:
+                            guard_hash_collisions(cur)
                         value = set(cur)
                     else:
                         value = {}
-                except TypeError as exc:  # unhashable dict key or set element
+                except (TypeError, ValueError) as exc:  # unhashable key, hash flooding
                     kind = "dict" if cmode == _DICT else "set"
                     raise _Fail(f"cannot build {kind}: {exc}", cstart) from None
             else:
@@ -356,7 +374,7 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
             expect = _VALUE  # the parent was waiting for this value when it opened
             prev_real = None
         elif c == "'":
-            if tok == c or tok[-1] != c:
+            if tok[-1] != c or tok == c or (tok[-2] == "\\" and not _closed(tok, c, 0)):
                 raise _Fail("unterminated string literal", here())
             try:
                 value = _decode_str(tok)
@@ -364,7 +382,7 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
                 raise _Fail(f"bad escape in string literal: {exc}", here()) from None
             prev_real = None
         elif (c == "b" or c == "B") and tok != c and tok[1] in "\"'":
-            if len(tok) < 3 or tok[-1] != tok[1]:
+            if not _closed(tok, tok[1], 1):
                 raise _Fail("unterminated bytes literal", here())
             try:
                 value = _decode_bytes(tok)

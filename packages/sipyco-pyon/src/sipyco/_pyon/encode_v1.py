@@ -24,9 +24,14 @@ __all__ = ["Unsupported", "build_v1", "EMPTY_SET_V1"]
 # evaluates to set(), so both old and new peers get a set back.
 EMPTY_SET_V1 = "{*()}"
 
-# slice components whose repr() is itself valid PYON v1, so slices made of
-# them are written exactly as upstream writes them: with repr().
-_REPR_SAFE = (type(None), bool, int, float, str, bytes)
+# slice components whose repr() is itself valid (ASCII) PYON v1, so slices
+# made of them are written exactly as upstream writes them: with repr().
+_REPR_SAFE = (type(None), bool, int, float, bytes)
+
+
+def _repr_safe(part) -> bool:
+    t = type(part)
+    return t in _REPR_SAFE or (t is str and part.isascii())
 
 
 class Unsupported(Exception):
@@ -46,7 +51,11 @@ def array_payload(x: numpy.ndarray):
     shape = x.shape
     if not x.flags.c_contiguous:
         x = numpy.ascontiguousarray(x).reshape(shape)
-    return shape, dtype_to_wire(x.dtype), encode_ascii(x.data if x.ndim else x.tobytes())
+    if x.ndim and x.dtype.kind not in "Mm":  # numpy exports no buffer for datetimes
+        data = x.data
+    else:
+        data = x.tobytes()
+    return shape, dtype_to_wire(x.dtype), encode_ascii(data)
 
 
 def scalar_payload(x: numpy.generic):
@@ -74,21 +83,35 @@ def build_v1(registry: Registry, pretty: bool):
             return fallback(x)
         return f(x)
 
+    # Containers join over map(enc, ...) so each level of nesting costs two
+    # interpreter frames, not three: deep structures stay writable.
     def enc_tuple(x):
         if len(x) == 1:
             return "(" + enc(x[0]) + ", )"
-        return "(" + ", ".join([enc(v) for v in x]) + ")"
+        return "(" + ", ".join(map(enc, x)) + ")"
 
     def enc_list(x):
-        return "[" + ", ".join([enc(v) for v in x]) + "]"
+        return "[" + ", ".join(map(enc, x)) + "]"
 
     def enc_set(x):
         if not x:
             return EMPTY_SET_V1
-        return "{" + ", ".join([enc(v) for v in x]) + "}"
+        return "{" + ", ".join(map(enc, x)) + "}"
+
+    def enc_key(k):
+        # A str-keyed dict is valid JSON, and JSON text is read as v2, where
+        # a "__jsonclass__" key means something else: quote that one key the
+        # Python way, which v1 readers (upstream's included) accept and which
+        # keeps the text from being JSON.
+        if type(k) is str and k == "__jsonclass__":
+            return "'__jsonclass__'"
+        return enc(k)
+
+    def enc_item(kv):
+        return enc_key(kv[0]) + ": " + enc(kv[1])
 
     def enc_dict(x):
-        return "{" + ", ".join([enc(k) + ": " + enc(v) for k, v in x.items()]) + "}"
+        return "{" + ", ".join(map(enc_item, x.items())) + "}"
 
     def enc_dict_pretty(x):
         if len(x) < 2:
@@ -99,14 +122,14 @@ def build_v1(registry: Registry, pretty: bool):
         depth[0] += 1
         try:
             pad = "    " * depth[0]
-            body = ",\n".join([pad + enc(k) + ": " + enc(v) for k, v in items])
+            body = ",\n".join([pad + enc_item(kv) for kv in items])
         finally:
             depth[0] -= 1
         return "{\n" + body + "\n" + "    " * depth[0] + "}"
 
     def enc_slice(x):
         parts = (x.start, x.stop, x.step)
-        if all(type(p) in _REPR_SAFE for p in parts):
+        if all(_repr_safe(p) for p in parts):
             return repr(x)
         return "slice(" + ", ".join([enc(p) for p in parts]) + ")"
 

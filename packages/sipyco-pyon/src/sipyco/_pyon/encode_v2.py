@@ -51,26 +51,33 @@ def build_v2(registry: Registry):
             return fallback(x)
         return f(x)
 
+    # Containers join over map(...) so each level of nesting costs as few
+    # interpreter frames as possible: deep structures stay writable.
     def items_list(x):
-        return "[" + ",".join([enc(v) for v in x]) + "]"
+        return "[" + ",".join(map(enc, x)) + "]"
+
+    def enc_pair(kv):
+        return "[" + enc(kv[0]) + "," + enc(kv[1]) + "]"
+
+    def enc_member(kv):
+        return encode_basestring_ascii(kv[0]) + ":" + enc(kv[1])
 
     def pairs(items):
-        return "[" + ",".join(["[" + enc(k) + "," + enc(v) + "]" for k, v in items]) + "]"
+        return "[" + ",".join(map(enc_pair, items)) + "]"
 
     def enc_list(x):
-        return "[" + ",".join([enc(v) for v in x]) + "]"
+        return "[" + ",".join(map(enc, x)) + "]"
 
     def enc_tuple(x):
-        return _JC + 'tuple",[' + items_list(x) + "]]}"
+        return _JC + 'tuple",[[' + ",".join(map(enc, x)) + "]]]}"
 
     def enc_set(x):
-        return _JC + 'set",[' + items_list(x) + "]]}"
+        return _JC + 'set",[[' + ",".join(map(enc, x)) + "]]]}"
 
     def enc_dict(x):
         if "__jsonclass__" not in x and all(type(k) is str for k in x):
-            return "{" + ",".join([encode_basestring_ascii(k) + ":" + enc(v)
-                                   for k, v in x.items()]) + "}"
-        return _JC + 'dict",[' + pairs(x.items()) + "]]}"
+            return "{" + ",".join(map(enc_member, x.items())) + "}"
+        return _JC + 'dict",[[' + ",".join(map(enc_pair, x.items())) + "]]]}"
 
     def enc_complex(x):
         return _JC + 'complex",[' + enc_float(x.real) + "," + enc_float(x.imag) + "]]}"

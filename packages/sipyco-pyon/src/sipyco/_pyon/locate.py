@@ -71,6 +71,10 @@ def explain_failure(root, encode_leaf, max_depth: int, error: BaseException) -> 
                     children.append((v, f"{path}[{i}]", inner))
             stack.extend(reversed(children))
             continue
+        if t is slice:
+            stack.extend(reversed([(getattr(value, part), f"{path}.{part}", ancestors)
+                                   for part in ("start", "stop", "step")]))
+            continue
         try:
             encode_leaf(value)
         except Unsupported as exc:

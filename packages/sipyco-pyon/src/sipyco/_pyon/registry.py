@@ -12,7 +12,7 @@ __all__ = ["RESERVED_NAMES", "CustomType", "Registry"]
 # Names PYON itself gives a meaning to, in v1 (constants and constructors) or
 # v2 (``__jsonclass__`` names).  Application types may not take them.
 RESERVED_NAMES = frozenset({
-    "null", "true", "false", "None", "True", "False", "inf", "nan",
+    "null", "true", "false", "None", "True", "False", "inf", "nan", "infj", "nanj",
     "slice", "Fraction", "OrderedDict", "nparray", "npscalar",
     "tuple", "dict", "complex", "bytes", "set", "list", "str", "int", "float",
 })

@@ -18,6 +18,7 @@ import numpy
 from .b64 import decode_writable
 
 __all__ = [
+    "guard_hash_collisions",
     "array_from_wire",
     "scalar_from_wire",
     "fraction_from_wire",
@@ -31,6 +32,36 @@ __all__ = [
 _DTYPE_STR = re.compile(r"[<>|=]?[a-zA-Z?][0-9]{0,12}(?:\[[0-9]{0,6}[a-zA-Z]{1,3}\])?")
 _MAX_FIELDS = 4096
 _MAX_DTYPE_DEPTH = 8
+
+
+# Hash flooding: CPython's int (and tuple) hashes are not randomized, so a
+# peer can send thousands of distinct keys with one hash value and make
+# building the dict or set quadratic.  Large containers are checked first.
+_COLLISION_CHECK_OVER = 1024
+_MAX_SHARED_HASH = 64
+
+
+def guard_hash_collisions(keys: list) -> None:
+    """Refuse (ValueError) a container whose keys were made to collide:
+    more than 64 *unequal* keys sharing one hash.  Cheap for normal data."""
+    n = len(keys)
+    if n <= _COLLISION_CHECK_OVER:
+        return
+    hashes = list(map(hash, keys))
+    if len(set(hashes)) * 2 >= n:
+        return
+    counts: dict = {}
+    for h in hashes:
+        counts[h] = counts.get(h, 0) + 1
+    for h, count in counts.items():
+        if count <= _MAX_SHARED_HASH:
+            continue
+        members = [k for k, kh in zip(keys, hashes, strict=True) if kh == h]
+        first = members[0]
+        unequal = sum(1 for k in members if not k == first)
+        if unequal > _MAX_SHARED_HASH:
+            raise ValueError(f"{unequal + 1} different keys share one hash value "
+                             "(a hash-collision attack?)")
 
 
 def dtype_to_wire(dtype: numpy.dtype):
@@ -150,7 +181,15 @@ def ordereddict_from_wire(items=()) -> OrderedDict:
     if not isinstance(items, (list, tuple)):
         raise ValueError("OrderedDict takes a list of (key, value) pairs")
     result = OrderedDict()
-    for pair in items:
+    pairs = list(items)
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError("OrderedDict items must be (key, value) pairs")
+    try:
+        guard_hash_collisions([pair[0] for pair in pairs])
+    except TypeError:
+        pass  # an unhashable key: reported below
+    for pair in pairs:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ValueError("OrderedDict items must be (key, value) pairs")
         try:
