@@ -94,6 +94,8 @@ _ROOT, _LIST, _PAREN, _CALL, _BRACE = 0, 1, 2, 3, 4
 _UNDECIDED, _DICT, _SET = 0, 1, 2
 _OPENERS = {"[": _LIST, "(": _PAREN, "{": _BRACE}
 _NUMBER_START = frozenset("0123456789.-+")
+# Constructors that accept a memoryview where the text has a bytes literal.
+_TAKES_VIEWS = frozenset({"nparray", "npscalar"})
 _NOT_DIGIT = frozenset(".-+")
 _CLOSER_OF = {"]": (_LIST,), ")": (_PAREN, _CALL), "}": (_BRACE,)}
 
@@ -185,6 +187,7 @@ def _tokens_long(text: str, offsets: list | None = None):
     pos = 0
     end = len(text)
     match = _TOKENS_LONG.match
+    raw = None  # the whole text as bytes, made once if a long bytes literal turns up
     while pos < end:
         m = match(text, pos)
         if m is None:  # only trailing whitespace is left
@@ -206,7 +209,14 @@ def _tokens_long(text: str, offsets: list | None = None):
                 if len(m.group(1)) == 1:
                     tok = _PREBUILT
                     prebuilt.append(text[pos:close])
-                elif text.isascii() or text[pos:close].isascii():
+                elif text.isascii():
+                    # a view into one ASCII copy of the text: array payloads
+                    # are then decoded without any further copy
+                    if raw is None:
+                        raw = memoryview(text.encode("ascii"))
+                    tok = _PREBUILT
+                    prebuilt.append(raw[pos:close])
+                elif text[pos:close].isascii():
                     tok = _PREBUILT
                     prebuilt.append(text[pos:close].encode("ascii"))
             if tok is None:
@@ -402,6 +412,8 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
             prev_real = tok if tok in _REAL_NAMES else None
         elif tok == _PREBUILT:
             value = next_prebuilt()
+            if type(value) is memoryview and not (ck == _CALL and cname in _TAKES_VIEWS):
+                value = value.tobytes()
             prev_real = None
         else:
             raise _Fail(f"unexpected {_describe(tok)}", here())

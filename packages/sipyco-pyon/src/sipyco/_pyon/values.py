@@ -127,7 +127,7 @@ def _checked_dtype(spec) -> numpy.dtype:
 
 
 def _payload(data) -> bytearray:
-    if not isinstance(data, (bytes, str)):
+    if not isinstance(data, (bytes, str, memoryview)):
         raise ValueError("array data must be base64 text")
     try:
         return decode_writable(data)
