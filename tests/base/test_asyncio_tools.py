@@ -116,3 +116,20 @@ def test_signal_handler_in_a_subprocess():
 def test_signal_handler_needs_setup():
     with pytest.raises(RuntimeError):
         asyncio.run(SignalHandler().wait_terminate())
+
+
+def test_atexit_register_coroutine_runs_at_interpreter_exit():
+    code = textwrap.dedent("""
+        import asyncio
+        from sipyco.asyncio_tools import atexit_register_coroutine
+        loop = asyncio.new_event_loop()
+        async def goodbye():
+            await asyncio.sleep(0)
+            print("cleaned up", flush=True)
+        atexit_register_coroutine(goodbye, loop=loop)
+        print("exiting", flush=True)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["exiting", "cleaned up"]

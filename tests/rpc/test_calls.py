@@ -166,3 +166,10 @@ def test_identification_is_plain_json(serve):
         line = s.makefile("rb").readline()
     assert json.loads(line) == {"targets": ["a", "z"], "description": "d",
                                 "features": ["pyon_v2"]}
+
+
+@pytest.mark.parametrize("targets", [{}, {"two words": Echo()}, {"": Echo()}, [Echo()]])
+def test_server_refuses_bad_targets(targets):
+    from sipyco.pc_rpc import Server
+    with pytest.raises(ValueError):
+        Server(targets)
