@@ -9,7 +9,8 @@ import signal
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-__all__ = ["AsyncioServer", "TaskObject", "SignalHandler", "atexit_register_coroutine"]
+__all__ = ["AsyncioServer", "TaskObject", "SignalHandler", "atexit_register_coroutine",
+           "peer_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class AsyncioServer:
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("error while serving %s", _peer(writer))
+            logger.exception("error while serving %s", peer_name(writer))
         finally:
             writer.close()
             try:
@@ -92,7 +93,8 @@ class AsyncioServer:
         raise NotImplementedError
 
 
-def _peer(writer) -> str:
+def peer_name(writer: asyncio.StreamWriter) -> str:
+    """``host:port`` of a connection's peer, for log messages."""
     try:
         return "{}:{}".format(*writer.get_extra_info("peername")[:2])
     except Exception:  # noqa: BLE001 - only used to word a log message

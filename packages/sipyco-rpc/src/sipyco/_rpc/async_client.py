@@ -19,7 +19,7 @@ from sipyco.errors import (
 
 from . import protocol as p
 from .lines import LineTooLong, read_line, set_buffer_limit
-from .sync_client import AutoTarget
+from .protocol import AutoTarget
 
 __all__ = ["AsyncioClient"]
 
@@ -85,12 +85,7 @@ class AsyncioClient:
             self.__writer.write(p.HELLO)
             line = await self.__handshake_read(p.HANDSHAKE_LINE_LIMIT)
             self.__ident = ident = p.parse_identification(line)
-            if target_name is AutoTarget:
-                if len(ident.targets) != 1:
-                    raise IncompatibleServer(
-                        f"server has {len(ident.targets)} targets {ident.targets}; "
-                        "AutoTarget needs exactly one")
-                target_name = ident.targets[0]
+            target_name = p.resolve_target(ident, target_name)
             if target_name is not None:
                 await self.select_rpc_target(target_name)
         except BaseException:
@@ -117,14 +112,8 @@ class AsyncioClient:
         """Select a target by name (once, after ``connect_rpc(..., None)``)."""
         if self.__ident is None:
             raise ConnectionClosed("not connected")
-        if self.__selected is not None:
-            raise IncompatibleServer(f"target {self.__selected!r} is already selected")
-        if target_name not in self.__ident.targets:
-            raise IncompatibleServer(f"server offers targets {self.__ident.targets}, "
-                                     f"not {target_name!r}")
-        v2 = p.FEATURE_PYON_V2 in self.__ident.features
-        self.__writer.write(p.selection_line(target_name, [p.FEATURE_PYON_V2] if v2 else []))
-        codec = p.V2 if v2 else p.V1
+        line, codec = p.select(self.__ident, self.__selected, target_name)
+        self.__writer.write(line)
         set_buffer_limit(self.__reader, self.__max + 1)
         try:
             codec.decode(await self.__handshake_read(self.__max + 1))

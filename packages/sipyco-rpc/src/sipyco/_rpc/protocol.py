@@ -26,7 +26,7 @@ from sipyco.errors import (
 
 __all__ = [
     "HELLO", "FEATURE_PYON_V2", "DEFAULT_MAX_MESSAGE_SIZE", "HANDSHAKE_LINE_LIMIT",
-    "Identification", "WireCodec", "V1", "V2",
+    "Identification", "WireCodec", "V1", "V2", "AutoTarget", "resolve_target", "select",
     "identification_line", "parse_identification", "selection_line", "parse_selection",
     "Call", "MethodListRequest", "BadRequest", "call_request", "METHOD_LIST_REQUEST",
     "parse_request", "ok_reply", "failed_reply", "exception_payload", "reply_outcome",
@@ -110,6 +110,32 @@ def parse_identification(line: bytes) -> Identification:
     if not isinstance(features, list):
         raise ProtocolViolation("server features are not a list")
     return Identification(targets, description, [f for f in features if isinstance(f, str)])
+
+
+class AutoTarget:
+    """Pass as ``target_name`` to select the server's only target."""
+
+
+def resolve_target(ident: Identification, target_name):
+    """The target a client asked for, with AutoTarget resolved (None: none yet)."""
+    if target_name is AutoTarget:
+        if len(ident.targets) != 1:
+            raise IncompatibleServer(f"server has {len(ident.targets)} targets "
+                                     f"{ident.targets}; AutoTarget needs exactly one")
+        return ident.targets[0]
+    return target_name
+
+
+def select(ident: Identification, selected: str | None, target_name: str):
+    """``(selection line, codec)`` for choosing ``target_name``; PYON v2 when
+    the server offers it.  IncompatibleServer for a target it does not have."""
+    if selected is not None:
+        raise IncompatibleServer(f"target {selected!r} is already selected")
+    if target_name not in ident.targets:
+        raise IncompatibleServer(f"server offers targets {ident.targets}, not {target_name!r}")
+    if FEATURE_PYON_V2 in ident.features:
+        return selection_line(target_name, [FEATURE_PYON_V2]), V2
+    return selection_line(target_name), V1
 
 
 def selection_line(target: str, features=()) -> bytes:

@@ -8,7 +8,7 @@ import inspect
 import logging
 from typing import Any
 
-from sipyco.asyncio_tools import AsyncioServer
+from sipyco.asyncio_tools import AsyncioServer, peer_name
 from sipyco.errors import DecodeError, MessageTooLarge
 
 from . import protocol as p
@@ -94,7 +94,7 @@ class Server(AsyncioServer):
                                               self.handshake_timeout)
         except asyncio.TimeoutError:
             logger.info("%s did not complete the handshake in %s s",
-                        _peer(writer), self.handshake_timeout)
+                        peer_name(writer), self.handshake_timeout)
             return
         if selected is None:
             return
@@ -118,7 +118,7 @@ class Server(AsyncioServer):
                     f"max_message_size={self.max_message_size}",
                     self.max_message_size, exc.size))
                 logger.warning("%s sent a request over max_message_size=%d",
-                               _peer(writer), self.max_message_size)
+                               peer_name(writer), self.max_message_size)
             else:
                 if not line:
                     return  # the client closed the connection
@@ -187,9 +187,3 @@ async def _invoke(method, request: p.Call):
         ret = await ret
     return ret
 
-
-def _peer(writer) -> str:
-    try:
-        return "{}:{}".format(*writer.get_extra_info("peername")[:2])
-    except Exception:  # noqa: BLE001 - only used to word a log message
-        return "a client"

@@ -20,16 +20,13 @@ from sipyco.errors import (
 )
 
 from . import protocol as p
+from .protocol import AutoTarget
 
 __all__ = ["AutoTarget", "Client", "BestEffortClient"]
 
 logger = logging.getLogger("sipyco.pc_rpc")
 
 _RECV_SIZE = 1 << 18
-
-
-class AutoTarget:
-    """Pass as ``target_name`` to select the server's only target."""
 
 
 class _LineSocket:
@@ -127,12 +124,7 @@ class Client:
             ident = p.parse_identification(
                 self.__lines.read_line(p.HANDSHAKE_LINE_LIMIT, deadline))
             self.__ident = ident
-            if target_name is AutoTarget:
-                if len(ident.targets) != 1:
-                    raise IncompatibleServer(
-                        f"server has {len(ident.targets)} targets {ident.targets}; "
-                        "AutoTarget needs exactly one")
-                target_name = ident.targets[0]
+            target_name = p.resolve_target(ident, target_name)
             if target_name is not None:
                 self.select_rpc_target(target_name)
             self.__timeout = timeout
@@ -158,16 +150,9 @@ class Client:
 
     def select_rpc_target(self, target_name: str) -> None:
         """Select a target by name (once, after connecting with ``target_name=None``)."""
-        if self.__selected is not None:
-            raise IncompatibleServer(f"target {self.__selected!r} is already selected")
-        if target_name not in self.__ident.targets:
-            raise IncompatibleServer(f"server offers targets {self.__ident.targets}, "
-                                     f"not {target_name!r}")
-        v2 = p.FEATURE_PYON_V2 in self.__ident.features
+        line, codec = p.select(self.__ident, self.__selected, target_name)
         deadline = self.__deadline()
-        self.__lines.send(p.selection_line(target_name, [p.FEATURE_PYON_V2] if v2 else []),
-                          deadline)
-        codec = p.V2 if v2 else p.V1
+        self.__lines.send(line, deadline)
         try:
             codec.decode(self.__lines.read_line(self.__max, deadline))
         except DecodeError as exc:
