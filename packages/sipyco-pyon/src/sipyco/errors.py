@@ -15,6 +15,7 @@ __all__ = [
     "EncodeError",
     "DecodeError",
     "RPCError",
+    "TransportError",
     "RPCTransportError",
     "ServerUnreachable",
     "ConnectionClosed",
@@ -67,27 +68,32 @@ class RPCError(SipycoError):
     """Base of everything :mod:`sipyco.pc_rpc` raises on its own account."""
 
 
-class RPCTransportError(RPCError):
-    """The connection itself failed: nothing here came from the remote
-    method.  After one of these the connection is closed, because a line
-    protocol that lost track of a reply can never be trusted again."""
+class TransportError(SipycoError):
+    """The connection itself failed (pc_rpc, sync_struct, logging): nothing
+    here came from a remote method.  After one of these the connection is
+    closed, because a line protocol that lost its place can never be trusted
+    again."""
 
 
-class ServerUnreachable(RPCTransportError, ConnectionRefusedError):
+#: The same class, under the name the pc_rpc documentation uses.
+RPCTransportError = TransportError
+
+
+class ServerUnreachable(TransportError, ConnectionRefusedError):
     """Nobody accepted the TCP connection."""
 
 
-class ConnectionClosed(RPCTransportError, EOFError):
+class ConnectionClosed(TransportError, EOFError):
     """The peer closed the connection (or it was closed after an earlier
     failure) before the reply arrived."""
 
 
-class CallTimeout(RPCTransportError, TimeoutError):
+class CallTimeout(TransportError, TimeoutError):
     """No reply within the client's timeout; the connection has been closed
     so that a late reply can never be taken for another call's."""
 
 
-class ProtocolViolation(RPCTransportError, ValueError):
+class ProtocolViolation(TransportError, ValueError):
     """The peer sent something the protocol does not allow."""
 
 

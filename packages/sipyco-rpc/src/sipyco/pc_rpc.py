@@ -26,7 +26,7 @@ A minimal controller::
 
 Errors: remote exceptions of builtin classes are raised as themselves, others
 as :class:`GenericRemoteException`, each with ``parent_traceback``.
-Connection failures are :class:`~sipyco.errors.RPCTransportError` subclasses
+Connection failures are :class:`~sipyco.errors.TransportError` subclasses
 that are also ``ConnectionRefusedError``, ``EOFError`` or ``TimeoutError``.
 """
 
@@ -47,6 +47,7 @@ from sipyco.errors import (
     RPCError,
     RPCTransportError,
     ServerUnreachable,
+    TransportError,
 )
 
 from ._rpc.async_client import AsyncioClient
@@ -57,7 +58,7 @@ from ._rpc.sync_client import AutoTarget, BestEffortClient, Client
 __all__ = [
     "Server", "Client", "AsyncioClient", "BestEffortClient", "AutoTarget",
     "simple_server_loop", "IncompatibleServer", "GenericRemoteException",
-    "RPCError", "RPCTransportError", "ServerUnreachable", "ConnectionClosed",
+    "RPCError", "TransportError", "RPCTransportError", "ServerUnreachable", "ConnectionClosed",
     "CallTimeout", "ProtocolViolation", "MessageTooLarge", "DEFAULT_MAX_MESSAGE_SIZE",
 ]
 

@@ -7,6 +7,7 @@ import collections
 import logging
 from typing import Any
 
+from sipyco._streams import LineTooLong, read_line, set_buffer_limit
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
@@ -18,7 +19,6 @@ from sipyco.errors import (
 )
 
 from . import protocol as p
-from .lines import LineTooLong, read_line, set_buffer_limit
 from .protocol import AutoTarget
 
 __all__ = ["AsyncioClient"]

@@ -8,12 +8,12 @@ import inspect
 import logging
 from typing import Any
 
+from sipyco._streams import LineTooLong, read_line, set_buffer_limit
 from sipyco.asyncio_tools import AsyncioServer, peer_name
 from sipyco.errors import DecodeError, MessageTooLarge
 
 from . import protocol as p
 from .introspect import method_list, public_callables
-from .lines import LineTooLong, read_line, set_buffer_limit
 
 __all__ = ["Server"]
 

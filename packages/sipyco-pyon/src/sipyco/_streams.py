@@ -1,4 +1,4 @@
-"""Reading one ``\\n``-terminated line from an asyncio stream, with a bound."""
+"""Reading bounded lines from asyncio streams (shared by the SiPyCo protocols)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,150 @@
+"""The sync_struct Publisher: sends each subscriber the initial structure,
+then every mod, with a bound on how much may wait for a slow subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sipyco import pyon
+from sipyco._streams import LineTooLong, read_line
+from sipyco.asyncio_tools import AsyncioServer, peer_name
+
+from .mods import Notifier
+
+__all__ = ["Publisher", "HELLO"]
+
+logger = logging.getLogger("sipyco.sync_struct")
+
+HELLO = b"ARTIQ sync_struct\n"
+_HANDSHAKE_LINE_LIMIT = 1 << 16
+
+
+class _Subscription:
+    """One subscriber connection: lines go straight to its transport, whose
+    write buffer is the backlog; past the limit the subscriber is dropped."""
+
+    def __init__(self, writer: asyncio.StreamWriter, name: str, limit: int):
+        self.writer = writer
+        self.transport = writer.transport
+        self.name = name
+        self.limit = limit
+        self.dropped = asyncio.Event()
+
+    def send(self, line: bytes) -> None:
+        if self.dropped.is_set():
+            return
+        transport = self.transport
+        if transport.is_closing():
+            self.dropped.set()
+            return
+        transport.write(line)
+        backlog = transport.get_write_buffer_size()
+        if backlog > self.limit:
+            logger.warning("dropping subscriber %s of notifier %r: %d bytes are waiting, "
+                           "over max_backlog_bytes=%d", peer_name(self.writer), self.name,
+                           backlog, self.limit)
+            transport.abort()
+            self.dropped.set()
+
+
+class Publisher(AsyncioServer):
+    """Serves the Notifiers in ``notifiers`` (name -> Notifier) to Subscribers.
+
+    Each new subscriber gets the structure as it is, then every later change
+    in order.  Each change is encoded once, when it is made, whatever the
+    number of subscribers.  Mods are written as PYON v1 (what sipyco 1.8
+    subscribers read); ``pyon_version=2`` writes v2 (JSON) instead, which our
+    Subscriber and sipyco 1.10's read faster.
+
+    A subscriber that does not keep up (stalled, suspended, half-open) is
+    disconnected, with a warning naming it, once more than
+    ``max_backlog_bytes`` wait to be sent to it; memory stays bounded and the
+    other subscribers are not affected.  Peers must complete the handshake
+    within ``handshake_timeout`` seconds.
+    """
+
+    def __init__(self, notifiers: dict[str, Notifier], *, pyon_version: int = 1,
+                 max_backlog_bytes: int = 64 << 20, handshake_timeout: float = 30.0):
+        if pyon_version not in (1, 2):
+            raise ValueError("pyon_version must be 1 or 2")
+        if max_backlog_bytes < 1:
+            raise ValueError("max_backlog_bytes must be positive")
+        super().__init__(stream_limit=_HANDSHAKE_LINE_LIMIT)
+        self._encode_text = pyon.encode if pyon_version == 1 else pyon.encode_v2
+        self.max_backlog_bytes = max_backlog_bytes
+        self.handshake_timeout = handshake_timeout
+        self._notifiers = dict(notifiers)
+        self._subscriptions: dict[str, set[_Subscription]] = {}
+        for name, notifier in self._notifiers.items():
+            if not isinstance(notifier, Notifier):
+                raise TypeError(f"notifier {name!r} is not a Notifier")
+            if notifier.root is not notifier:
+                raise ValueError(f"notifier {name!r} is a nested Notifier; publish its root")
+            if notifier.publisher_hooks is not None:
+                raise ValueError(f"notifier {name!r} already has a publisher")
+            subs: set[_Subscription] = set()
+            self._subscriptions[name] = subs
+            notifier.publisher_hooks = (self._encode, self._sender(subs))
+
+    def _encode(self, mod: dict) -> bytes:
+        return (self._encode_text(mod) + "\n").encode("ascii")
+
+    @staticmethod
+    def _sender(subs: set[_Subscription]):
+        def send(line: bytes) -> None:
+            for sub in tuple(subs):
+                sub.send(line)
+        return send
+
+    def release(self) -> None:
+        """Detach from the notifiers so another Publisher may serve them."""
+        for notifier in self._notifiers.values():
+            notifier.publisher_hooks = None
+
+    async def _handle_connection_cr(self, reader: asyncio.StreamReader,
+                                    writer: asyncio.StreamWriter) -> None:
+        try:
+            name = await asyncio.wait_for(self._handshake(reader), self.handshake_timeout)
+        except asyncio.TimeoutError:
+            return
+        if name is None:
+            return
+        notifier = self._notifiers[name]
+        # Take the snapshot and join the audience in one step (no await in
+        # between): the subscriber gets exactly the mods made after it.
+        init = self._encode({"action": "init", "struct": notifier.raw_view})
+        sub = _Subscription(writer, name, self.max_backlog_bytes)
+        subs = self._subscriptions[name]
+        subs.add(sub)
+        try:
+            sub.send(init)
+            closed = asyncio.ensure_future(_until_eof(reader))
+            dropped = asyncio.ensure_future(sub.dropped.wait())
+            try:
+                await asyncio.wait([closed, dropped], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                closed.cancel()
+                dropped.cancel()
+        finally:
+            subs.discard(sub)
+
+    async def _handshake(self, reader: asyncio.StreamReader) -> str | None:
+        try:
+            if await read_line(reader, _HANDSHAKE_LINE_LIMIT, resync=False) != HELLO:
+                return None
+            line = await read_line(reader, _HANDSHAKE_LINE_LIMIT, resync=False)
+        except (LineTooLong, asyncio.IncompleteReadError):
+            return None
+        name = line.decode("utf-8", "replace").rstrip("\r\n")
+        if name not in self._notifiers:
+            logger.info("a subscriber asked for unknown notifier %r", name[:80])
+            return None
+        return name
+
+
+async def _until_eof(reader: asyncio.StreamReader) -> None:
+    # Subscribers send nothing after the handshake; anything they do send is
+    # read and dropped, so it cannot pile up.
+    while await reader.read(1 << 16):
+        pass
