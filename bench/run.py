@@ -37,6 +37,13 @@ def _rpc_section(quick: bool) -> str:
                       rpc_bench.report(rpc_bench.run(quick)), ""])
 
 
+def _sync_section(quick: bool) -> str:
+    import sync_bench
+
+    return "\n".join(["### sync_struct (publisher in its own process, 10 subscribers)", "",
+                      sync_bench.report(sync_bench.run(quick)), ""])
+
+
 def _pyon_without_accelerator(quick: bool) -> str:
     # A fresh interpreter in which importing pybase64 fails, so the standard
     # library fallback is what gets measured.
@@ -63,7 +70,7 @@ def main(argv=None) -> int:
         "",
     ]
     body = [_pyon_section(args.quick), _pyon_without_accelerator(args.quick),
-            _rpc_section(args.quick)]
+            _rpc_section(args.quick), _sync_section(args.quick)]
     text = "\n".join(head + body)
     print(text)
     if args.write:

@@ -48,7 +48,7 @@ from ._pyon import decode_v1 as _reader_v1
 from ._pyon import decode_v2 as _reader_v2
 from ._pyon.b64 import ACCELERATED
 from ._pyon.decode_v1 import DEFAULT_MAX_DEPTH
-from ._pyon.decode_v2 import BUILTIN_V2, make_hook
+from ._pyon.decode_v2 import BUILTIN_V2, make_decoder
 from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
 from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
@@ -107,7 +107,7 @@ class Codec:
             self._v1 = build_v1(self.registry, pretty=False)
             self._v2 = build_v2(self.registry)
             self._v1_calls = v1_calls
-            self._hook = make_hook(v2_names)
+            self._json = make_decoder(v2_names)
             self._built_for = version
         return self
 
@@ -137,7 +137,7 @@ class Codec:
         """Read PYON v1 or v2 text (detected automatically)."""
         s = _as_text(s)
         t = self._tables()
-        return _reader_v2.decode_v2(s, t._hook, self._decode_v1_text)
+        return _reader_v2.decode_v2(s, t._json, self._decode_v1_text)
 
     def decode_v1(self, s: str | bytes) -> Any:
         """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""
@@ -145,7 +145,7 @@ class Codec:
 
     def decode_v2(self, s: str | bytes) -> Any:
         """Read PYON v2 (JSON) text only."""
-        return _reader_v2.decode_v2(_as_text(s), self._tables()._hook)
+        return _reader_v2.decode_v2(_as_text(s), self._tables()._json)
 
     def _decode_v1_text(self, s: str) -> Any:
         return _reader_v1.decode_v1(s, self._tables()._v1_calls, self.max_depth)
@@ -165,7 +165,7 @@ def _as_text(s) -> str:
         return s
     if isinstance(s, (bytes, bytearray, memoryview)):
         try:
-            return bytes(s).decode("utf-8")
+            return (s if isinstance(s, bytes) else bytes(s)).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError(f"text is not UTF-8: {exc.reason}", exc.start) from None
     raise TypeError(f"PYON text must be str or bytes, not {type(s).__name__}")

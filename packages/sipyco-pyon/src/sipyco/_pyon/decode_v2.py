@@ -20,7 +20,7 @@ from .values import (
     slice_from_wire,
 )
 
-__all__ = ["make_hook", "decode_v2", "BUILTIN_V2"]
+__all__ = ["make_decoder", "decode_v2", "BUILTIN_V2"]
 
 
 class _Refused(Exception):
@@ -88,8 +88,13 @@ BUILTIN_V2 = {
 }
 
 
-def make_hook(builders: dict):
-    """The ``object_hook`` turning ``__jsonclass__`` objects into values."""
+def make_decoder(builders: dict) -> json.JSONDecoder:
+    """A reusable JSON decoder whose ``object_hook`` turns ``__jsonclass__``
+    objects into values with ``builders`` (name -> callable)."""
+    return json.JSONDecoder(object_hook=_make_hook(builders))
+
+
+def _make_hook(builders: dict):
 
     def hook(obj: dict):
         if "__jsonclass__" not in obj:
@@ -111,7 +116,7 @@ def make_hook(builders: dict):
     return hook
 
 
-def decode_v2(text: str, hook, not_json=None):
+def decode_v2(text: str, decoder: json.JSONDecoder, not_json=None):
     """Parse PYON v2 text; refusals raise DecodeError with the offset.
 
     With ``not_json``, text that is not JSON at all is handed to
@@ -120,7 +125,7 @@ def decode_v2(text: str, hook, not_json=None):
     the v1 reader can say exactly where the problem is.
     """
     try:
-        return json.loads(text, object_hook=hook)
+        return decoder.decode(text)
     except json.JSONDecodeError as exc:
         if not_json is None:
             raise DecodeError(f"invalid JSON: {exc.msg}", exc.pos) from None

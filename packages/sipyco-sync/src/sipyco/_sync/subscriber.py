@@ -19,6 +19,7 @@ __all__ = ["Subscriber", "DEFAULT_MAX_MESSAGE_SIZE"]
 logger = logging.getLogger("sipyco.sync_struct")
 
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 30
+_CHUNK = 1 << 18
 
 
 class Subscriber:
@@ -115,28 +116,20 @@ class Subscriber:
                 logger.exception("notify callback %r failed on %s mod", cb, mod.get("action"))
 
     async def _receive(self) -> None:
-        reader = self._reader
         reason = "the publisher closed the connection"
         try:
-            while True:
+            async for mod in self._mods():
                 try:
-                    line = await read_line(reader, self.max_message_size + 1)
-                except LineTooLong as exc:
-                    reason = (f"a mod of {exc.size} bytes exceeds max_message_size="
-                              f"{self.max_message_size}")
-                    break
-                if not line:
-                    break
-                try:
-                    mod = pyon.decode(line.decode("ascii"))
                     process_mod(self.target, mod)
-                except (DecodeError, UnicodeDecodeError, ValueError, TypeError, KeyError,
-                        IndexError, AttributeError) as exc:
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
                     # the copy can no longer be trusted to match the publisher's
                     reason = f"a mod could not be applied: {exc!r}"
                     logger.error("subscriber of %r: %s", self.notifier_name, reason)
                     break
                 self._notify(mod)
+        except _Stop as stop:
+            reason = stop.reason
+            logger.error("subscriber of %r: %s", self.notifier_name, reason)
         except (asyncio.IncompleteReadError, OSError) as exc:
             reason = f"connection lost: {exc!r}"
         finally:
@@ -148,3 +141,52 @@ class Subscriber:
                         self.disconnect_cb()
                     except Exception:
                         logger.exception("disconnect callback failed")
+
+    async def _mods(self):
+        """Decoded mods, read in large chunks: a burst of small mods costs one
+        wake-up, not one per line."""
+        reader = self._reader
+        limit = self.max_message_size
+        decode = pyon.decode
+        pending: list[bytes] = []  # the start of a line still being received
+        pending_size = 0
+        while True:
+            data = await reader.read(_CHUNK)
+            if not data:
+                if pending:
+                    raise _Stop("the connection ended in the middle of a mod")
+                return
+            if b"\n" not in data:
+                pending.append(data)
+                pending_size += len(data)
+                if pending_size > limit:
+                    raise _Stop(f"a mod exceeds max_message_size={limit}")
+                continue
+            if pending:
+                pending.append(data)
+                data = b"".join(pending)
+                pending.clear()
+                pending_size = 0
+            lines = data.split(b"\n")
+            rest = lines.pop()
+            if rest:
+                pending.append(rest)
+                pending_size = len(rest)
+            for line in lines:
+                if len(line) > limit:
+                    raise _Stop(f"a mod of {len(line)} bytes exceeds max_message_size={limit}")
+                try:
+                    mod = decode(line)
+                except (DecodeError, UnicodeDecodeError) as exc:
+                    raise _Stop(f"undecodable mod: {exc}") from None
+                if not isinstance(mod, dict) or "action" not in mod:
+                    raise _Stop("a mod that is not a dict with an action")
+                yield mod
+
+
+class _Stop(Exception):
+    """Internal: the stream of mods cannot be followed any further."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
