@@ -19,6 +19,9 @@ __all__ = ["Server"]
 
 logger = logging.getLogger("sipyco.pc_rpc")
 
+# Past this many unsent reply bytes the server waits for the client to read.
+_WRITE_HIGH_WATER = 1 << 20
+
 
 class Server(AsyncioServer):
     """Serve the objects in ``targets`` (name -> object) to RPC clients.
@@ -133,7 +136,8 @@ class Server(AsyncioServer):
                         self.request_terminate()
                         return
             writer.write(p.encode_reply(codec, reply, self.max_message_size))
-            await writer.drain()
+            if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+                await writer.drain()  # a slow reader: wait rather than buffer without end
 
     async def _process(self, codec: p.WireCodec, target: Any, line: bytes) -> dict | None:
         try:
@@ -167,8 +171,17 @@ class Server(AsyncioServer):
         if not callable(method):
             return p.failed_reply(AttributeError(f"'{name}' is not a method"))
         try:
-            if self.allow_parallel:
-                ret = await _invoke(method, request)
+            if self.allow_parallel or not self._call_lock.locked():
+                # Without an await before it returns, a plain method cannot
+                # interleave with another call: the lock is only needed once
+                # a coroutine method is running.
+                ret = method(*request.args, **request.kwargs)
+                if inspect.isawaitable(ret):
+                    if self.allow_parallel:
+                        ret = await ret
+                    else:
+                        async with self._call_lock:
+                            ret = await ret
             else:
                 async with self._call_lock:
                     ret = await _invoke(method, request)
