@@ -1,0 +1,1 @@
+"""Private implementation of :mod:`sipyco.logging_tools`; import the public module instead."""

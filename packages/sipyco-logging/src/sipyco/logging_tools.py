@@ -1,0 +1,286 @@
+"""Forwarding log records to a central server, and the helpers around it.
+
+A program adds a :class:`LogForwarder` to its loggers; it sends every record
+to a :class:`Server`, which re-emits it locally through a logger of the same
+name, with the sender's name in ``record.source``.  The line format is
+sipyco's (``SOURCE:LEVEL:NAME:MESSAGE``, ``LEVEL<N>`` for N-line messages), so
+upstream forwarders and servers interoperate with ours.
+
+Unlike upstream, the forwarder never blocks or raises into the program: when
+its queue is full it drops the oldest records and says how many once the
+link is back; records queued while the server is away are delivered when it
+returns.  The server skips a malformed line (logging a warning) instead of
+dropping the connection, and continuation lines are counted, so a message's
+own newlines cannot forge records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+import threading
+
+from sipyco._logfmt import MultilineFormatter
+from sipyco._streams import LineTooLong, read_line
+from sipyco.asyncio_tools import AsyncioServer, TaskObject, peer_name
+
+from ._logs.wire import LEVELS, TRACE, MalformedLine, RecordAssembler, parse_log_message
+
+__all__ = [
+    "TRACE", "MultilineFormatter", "LogForwarder", "Server", "SourceFilter", "LogParser",
+    "parse_log_message", "log_with_name", "multiline_log_config", "LEVELS",
+]
+
+logging.addLevelName(TRACE, "TRACE")
+logger = logging.getLogger(__name__)
+
+HELLO = b"ARTIQ logging\n"
+
+
+def log_with_name(name: str, *args, **kwargs) -> None:
+    """``logging.getLogger(name).log(*args, **kwargs)``."""
+    logging.getLogger(name).log(*args, **kwargs)
+
+
+def multiline_log_config(level: int) -> logging.Handler:
+    """Log to stderr at ``level`` in the ``LEVEL<N>:name:message`` format
+    (what a controller manager parses with :class:`LogParser`)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    handler = logging.StreamHandler()
+    handler.setFormatter(MultilineFormatter())
+    root.addHandler(handler)
+    return handler
+
+
+class SourceFilter:
+    """Tags local records with ``local_source`` and passes them from
+    ``local_level`` up; records that already carry another source (forwarded
+    from elsewhere, and filtered there) always pass."""
+
+    def __init__(self, local_level: int, local_source: str):
+        self.local_level = local_level
+        self.local_source = local_source
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "source"):
+            record.source = self.local_source
+        if record.source == self.local_source:
+            return record.levelno >= self.local_level
+        return True
+
+
+class LogParser:
+    """Turns a child process's ``LEVEL<N>:name:message`` output back into log
+    records, with ``source_cb()`` as their source.  Lines that do not parse
+    become INFO records of logger ``print``."""
+
+    def __init__(self, source_cb):
+        self.source_cb = source_cb
+        self._further = 0
+        self._level = logging.INFO
+        self._name = "print"
+
+    def line_input(self, msg: str) -> None:
+        if self._further:
+            self._further -= 1
+            log_with_name(self._name, self._level, msg, extra={"source": self.source_cb()})
+            return
+        further, level, name, message = parse_log_message(msg)
+        log_with_name(name, level, message, extra={"source": self.source_cb()})
+        self._further, self._level, self._name = further, level, name
+
+    async def stream_task(self, stream: asyncio.StreamReader) -> None:
+        """Parse ``stream`` line by line until it ends."""
+        while True:
+            try:
+                line = await stream.readline()
+            except (ValueError, asyncio.LimitOverrunError):  # an over-long line
+                line = await stream.read(1 << 16)
+            if not line:
+                return
+            self.line_input(line.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+class LogForwarder(logging.Handler, TaskObject):
+    """A logging handler that sends records to a :class:`Server`.
+
+    Add it to a logger and :meth:`~TaskObject.start` it on the event loop;
+    :meth:`emit` only queues, so it never blocks and never raises.  Up to
+    ``queue_size`` records wait while the server is unreachable (the oldest
+    are dropped beyond that, and a WARNING record reports how many once the
+    link is back); the connection is retried every ``reconnect_timer``
+    seconds.  A record's source is its ``source`` attribute (see
+    :class:`SourceFilter`), else ``source`` (default: the host name).  Other
+    keyword arguments go to :class:`logging.Handler` (e.g. ``level``).
+    """
+
+    def __init__(self, host: str, port: int, reconnect_timer: float = 5.0,
+                 queue_size: int = 1000, *, source: str | None = None, **kwargs):
+        logging.Handler.__init__(self, **kwargs)
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.host = host
+        self.port = port
+        self.reconnect_timer = reconnect_timer
+        self.queue_size = queue_size
+        self.source = socket.gethostname() if source is None else source
+        self.setFormatter(MultilineFormatter())
+        self._queue: collections.deque[str] = collections.deque()
+        self._queue_lock = threading.Lock()
+        self._dropped = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._wakeup: asyncio.Event | None = None
+        self.connected = False
+
+    # ---- the logging side: any thread, never blocks ----------------------
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            source = getattr(record, "source", None) or self.source
+            line = f"{source}:{self.format(record)}\n"
+            with self._queue_lock:
+                if len(self._queue) >= self.queue_size:
+                    self._queue.popleft()
+                    self._dropped += 1
+                self._queue.append(line)
+            self._wake()
+        except Exception:  # noqa: BLE001 - logging must never break the program
+            self.handleError(record)
+
+    def _wake(self) -> None:
+        loop, event = self._loop, self._wakeup
+        if loop is None or event is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    @property
+    def queued(self) -> int:
+        """Records waiting to be sent."""
+        return len(self._queue)
+
+    # ---- the network side: one task on the event loop ----------------------
+
+    async def _do(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._wakeup = asyncio.Event()
+        try:
+            while True:
+                try:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                except OSError:
+                    await asyncio.sleep(self.reconnect_timer)
+                    continue
+                try:
+                    await self._send_all(reader, writer)
+                except (OSError, asyncio.IncompleteReadError):
+                    pass
+                finally:
+                    self.connected = False
+                    writer.close()
+                await asyncio.sleep(self.reconnect_timer)
+        finally:
+            self._wakeup = None
+
+    async def _send_all(self, reader, writer) -> None:
+        writer.write(HELLO)
+        self.connected = True
+        server_gone = asyncio.ensure_future(reader.read())  # the server sends nothing
+        try:
+            while True:
+                self._wakeup.clear()
+                with self._queue_lock:
+                    batch = list(self._queue)
+                    dropped, self._dropped = self._dropped, 0
+                if dropped:
+                    batch.insert(0, self._dropped_notice(dropped))
+                if batch:
+                    writer.write("".join(batch).encode("utf-8", "replace"))
+                    try:
+                        await writer.drain()
+                    except BaseException:
+                        with self._queue_lock:  # report them again next time
+                            self._dropped += dropped
+                        raise
+                    with self._queue_lock:  # sent: remove what is still at the front
+                        for line in batch:
+                            if self._queue and self._queue[0] is line:
+                                self._queue.popleft()
+                    continue
+                wakeup = asyncio.ensure_future(self._wakeup.wait())
+                try:
+                    await asyncio.wait([wakeup, server_gone], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    wakeup.cancel()
+                if server_gone.done():
+                    raise ConnectionResetError("the log server closed the connection")
+        finally:
+            server_gone.cancel()
+
+    def _dropped_notice(self, dropped: int) -> str:
+        record = logging.LogRecord(
+            __name__, logging.WARNING, __file__, 0,
+            "%d log records were dropped while the log server was unreachable "
+            "(queue_size=%d)", (dropped, self.queue_size), None)
+        return f"{self.source}:{self.format(record)}\n"
+
+
+class Server(AsyncioServer):
+    """Receives records from forwarders and re-emits each one through the
+    local logger of its name, with ``record.source`` set to the sender's.
+
+    A malformed line is logged and skipped; the connection goes on.  Lines
+    longer than ``max_line_length`` are skipped the same way.
+    """
+
+    def __init__(self, *, max_line_length: int = 1 << 20):
+        super().__init__(stream_limit=max_line_length + 1)
+        self.max_line_length = max_line_length
+
+    async def _handle_connection_cr(self, reader: asyncio.StreamReader,
+                                    writer: asyncio.StreamWriter) -> None:
+        try:
+            hello = await read_line(reader, 1 << 10, resync=False)
+        except LineTooLong:
+            return
+        if hello != HELLO:
+            return
+        peer = peer_name(writer)
+        assembler = RecordAssembler()
+        while True:
+            try:
+                line = await read_line(reader, self.max_line_length + 1)
+            except LineTooLong as exc:
+                logger.warning("skipping a log line of %d bytes from %s (over "
+                               "max_line_length=%d)", exc.size, peer, self.max_line_length)
+                line = b"<line too long, dropped>\n" if assembler.pending() else b""
+                if not line:
+                    continue
+            except asyncio.IncompleteReadError:
+                break
+            if not line:
+                break
+            text = line.decode("utf-8", "replace")
+            if text.endswith("\n"):
+                text = text[:-1]
+            try:
+                record = assembler.feed(text)
+            except MalformedLine as exc:
+                logger.warning("skipping a malformed log line from %s: %s", peer, exc)
+                continue
+            if record is not None:
+                self._emit(record)
+        record = assembler.pending()
+        if record is not None:  # the sender left in the middle of a record
+            self._emit(record)
+
+    @staticmethod
+    def _emit(record) -> None:
+        log_with_name(record.name, record.level, record.message, extra={"source": record.source})
