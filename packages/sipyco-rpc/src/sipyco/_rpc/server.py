@@ -116,20 +116,14 @@ class Server(AsyncioServer):
             try:
                 line = await read_line(reader, self.max_message_size + 1)
             except LineTooLong as exc:
-                reply = p.failed_reply(MessageTooLarge(
-                    f"request of at least {exc.size} bytes exceeds the server's "
-                    f"max_message_size={self.max_message_size}",
-                    self.max_message_size, exc.size))
+                reply = self._too_large(exc.size, "at least ")
                 logger.warning("%s sent a request over max_message_size=%d",
                                peer_name(writer), self.max_message_size)
             else:
                 if not line:
                     return  # the client closed the connection
                 if len(line) > self.max_message_size:
-                    reply = p.failed_reply(MessageTooLarge(
-                        f"request of {len(line)} bytes exceeds the server's "
-                        f"max_message_size={self.max_message_size}",
-                        self.max_message_size, len(line)))
+                    reply = self._too_large(len(line))
                 else:
                     reply = await self._process(codec, target, line)
                     if reply is None:  # SystemExit under builtin_terminate
@@ -138,6 +132,11 @@ class Server(AsyncioServer):
             writer.write(p.encode_reply(codec, reply, self.max_message_size))
             if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
                 await writer.drain()  # a slow reader: wait rather than buffer without end
+
+    def _too_large(self, size: int, qualifier: str = "") -> dict:
+        return p.failed_reply(MessageTooLarge(
+            f"request of {qualifier}{size} bytes exceeds the server's "
+            f"max_message_size={self.max_message_size}", self.max_message_size, size))
 
     async def _process(self, codec: p.WireCodec, target: Any, line: bytes) -> dict | None:
         try:
