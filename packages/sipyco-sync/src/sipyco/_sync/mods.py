@@ -10,6 +10,8 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from sipyco import pyon
 
 __all__ = ["ModAction", "Notifier", "process_mod", "update_from_dict"]
@@ -121,6 +123,8 @@ def process_mod(target: Any, mod: dict) -> None:
     action = mod["action"]
     if action == "init":
         raise ValueError("an init mod replaces the structure; use mod['struct']")
+    if action not in _APPLIED:
+        raise ValueError(f"unknown mod action {action!r}")
     target = _follow(target, mod["path"])
     if action == "append":
         target.append(mod["x"])
@@ -130,22 +134,34 @@ def process_mod(target: Any, mod: dict) -> None:
         target.pop(mod["i"])
     elif action == "setitem":
         target[mod["key"]] = mod["value"]
-    elif action == "delitem":
-        del target[mod["key"]]
     else:
-        raise ValueError(f"unknown mod action {action!r}")
+        del target[mod["key"]]
+
+
+_APPLIED = frozenset({"append", "insert", "pop", "setitem", "delitem"})
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Whether replacing ``a`` by ``b`` would change nothing a subscriber sees."""
+    if a is b:
+        return True
     if type(a) is not type(b):
         return False
+    if type(a) is float:
+        return a == b or (a != a and b != b)  # nan is unchanged too
+    if isinstance(a, (numpy.ndarray, numpy.generic)):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     try:
-        return bool(a == b)
-    except (ValueError, TypeError):  # numpy arrays, or containers holding them
-        try:
-            return pyon.encode(a) == pyon.encode(b)
-        except TypeError:
-            return False
+        equal = a == b
+        if type(equal) is bool:
+            return equal
+    except (ValueError, TypeError):
+        pass
+    # containers holding arrays, or odd __eq__: compare what would be sent
+    try:
+        return pyon.encode(a) == pyon.encode(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def update_from_dict(target: Notifier, source: dict) -> None:

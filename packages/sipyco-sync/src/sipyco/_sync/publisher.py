@@ -76,13 +76,16 @@ class Publisher(AsyncioServer):
         self.handshake_timeout = handshake_timeout
         self._notifiers = dict(notifiers)
         self._subscriptions: dict[str, set[_Subscription]] = {}
-        for name, notifier in self._notifiers.items():
+        for name, notifier in self._notifiers.items():  # check all before taking any
+            if not isinstance(name, str) or not name or any(c in name for c in "\r\n"):
+                raise ValueError(f"invalid notifier name {name!r}")
             if not isinstance(notifier, Notifier):
                 raise TypeError(f"notifier {name!r} is not a Notifier")
             if notifier.root is not notifier:
                 raise ValueError(f"notifier {name!r} is a nested Notifier; publish its root")
             if notifier.publisher_hooks is not None:
                 raise ValueError(f"notifier {name!r} already has a publisher")
+        for name, notifier in self._notifiers.items():
             subs: set[_Subscription] = set()
             self._subscriptions[name] = subs
             notifier.publisher_hooks = (self._encode, self._sender(subs))
@@ -113,13 +116,18 @@ class Publisher(AsyncioServer):
         notifier = self._notifiers[name]
         # Take the snapshot and join the audience in one step (no await in
         # between): the subscriber gets exactly the mods made after it.
-        init = self._encode({"action": "init", "struct": notifier.raw_view})
-        sub = _Subscription(writer, name, self.max_backlog_bytes)
+        try:
+            init = self._encode({"action": "init", "struct": notifier.raw_view})
+        except (TypeError, ValueError) as exc:
+            logger.error("cannot send notifier %r to %s: %s", name, peer_name(writer), exc)
+            return
+        # the initial structure may be large: it does not count against the backlog
+        sub = _Subscription(writer, name, self.max_backlog_bytes + len(init))
         subs = self._subscriptions[name]
         subs.add(sub)
         try:
             sub.send(init)
-            closed = asyncio.ensure_future(_until_eof(reader))
+            closed = asyncio.ensure_future(_until_gone(reader, writer))
             dropped = asyncio.ensure_future(sub.dropped.wait())
             try:
                 await asyncio.wait([closed, dropped], return_when=asyncio.FIRST_COMPLETED)
@@ -143,8 +151,11 @@ class Publisher(AsyncioServer):
         return name
 
 
-async def _until_eof(reader: asyncio.StreamReader) -> None:
+async def _until_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     # Subscribers send nothing after the handshake; anything they do send is
-    # read and dropped, so it cannot pile up.
+    # read and dropped, so it cannot pile up.  End of stream may only mean
+    # the subscriber shut down its sending side, so keep publishing to it
+    # until the connection itself is closed (a failed write, or an abort).
     while await reader.read(1 << 16):
         pass
+    await writer.wait_closed()

@@ -9,7 +9,13 @@ from typing import Any
 
 from sipyco import pyon
 from sipyco._streams import LineTooLong, read_line, set_buffer_limit
-from sipyco.errors import ConnectionClosed, DecodeError, ServerUnreachable
+from sipyco.errors import (
+    ConnectionClosed,
+    DecodeError,
+    MessageTooLarge,
+    ProtocolViolation,
+    ServerUnreachable,
+)
 
 from .mods import process_mod
 from .publisher import HELLO
@@ -76,17 +82,24 @@ class Subscriber:
                 before_receive_cb()
             set_buffer_limit(self._reader, self.max_message_size + 1)
             try:
-                line = await read_line(self._reader, self.max_message_size + 1)
-            except (LineTooLong, asyncio.IncompleteReadError, OSError) as exc:
+                line = await read_line(self._reader, self.max_message_size + 1, resync=False)
+            except LineTooLong:
+                raise MessageTooLarge(
+                    f"the initial structure exceeds max_message_size={self.max_message_size}",
+                    self.max_message_size, self.max_message_size + 1) from None
+            except (asyncio.IncompleteReadError, OSError) as exc:
                 raise ConnectionClosed(f"connection lost before the initial structure: "
                                        f"{exc!r}") from None
             if not line:
                 raise ConnectionClosed(
                     f"the publisher at {host}:{port} closed the connection instead of "
                     f"sending notifier {self.notifier_name!r} (does it have one by that name?)")
-            mod = pyon.decode(line.decode("ascii"))
-            if not isinstance(mod, dict) or mod.get("action") != "init":
-                raise ConnectionClosed("the publisher did not start with an init message")
+            try:
+                mod = pyon.decode(line)
+            except DecodeError as exc:
+                raise ProtocolViolation(f"undecodable initial structure: {exc}") from None
+            if not isinstance(mod, dict) or mod.get("action") != "init" or "struct" not in mod:
+                raise ProtocolViolation("the publisher did not start with an init message")
             self.target = self.target_builder(mod["struct"])
             self._notify(mod)
         except BaseException:
@@ -177,7 +190,7 @@ class Subscriber:
                     raise _Stop(f"a mod of {len(line)} bytes exceeds max_message_size={limit}")
                 try:
                     mod = decode(line)
-                except (DecodeError, UnicodeDecodeError) as exc:
+                except DecodeError as exc:
                     raise _Stop(f"undecodable mod: {exc}") from None
                 if not isinstance(mod, dict) or "action" not in mod:
                     raise _Stop("a mod that is not a dict with an action")
