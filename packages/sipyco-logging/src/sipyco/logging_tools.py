@@ -96,9 +96,13 @@ class LogParser:
         """Parse ``stream`` line by line until it ends."""
         while True:
             try:
-                line = await stream.readline()
-            except (ValueError, asyncio.LimitOverrunError):  # an over-long line
-                line = await stream.read(1 << 16)
+                line = await read_line(stream, 1 << 30)
+            except LineTooLong as exc:  # consumed to its end; the next line is intact
+                logger.warning("skipping a %d-byte line of output (over the stream's limit)",
+                               exc.size)
+                continue
+            except asyncio.IncompleteReadError as exc:  # last line without a newline
+                line = exc.partial
             if not line:
                 return
             self.line_input(line.decode("utf-8", "replace").rstrip("\r\n"))
@@ -131,6 +135,7 @@ class LogForwarder(logging.Handler, TaskObject):
         self._queue: collections.deque[str] = collections.deque()
         self._queue_lock = threading.Lock()
         self._dropped = 0
+        self._in_flight = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._wakeup: asyncio.Event | None = None
@@ -162,8 +167,9 @@ class LogForwarder(logging.Handler, TaskObject):
 
     @property
     def queued(self) -> int:
-        """Records waiting to be sent."""
-        return len(self._queue)
+        """Records not yet known to be sent (queued, or written and waiting
+        for the connection to take them)."""
+        return len(self._queue) + self._in_flight
 
     # ---- the network side: one task on the event loop ----------------------
 
@@ -196,23 +202,21 @@ class LogForwarder(logging.Handler, TaskObject):
         try:
             while True:
                 self._wakeup.clear()
-                with self._queue_lock:
+                with self._queue_lock:  # records in flight leave the queue...
                     batch = list(self._queue)
+                    self._queue.clear()
                     dropped, self._dropped = self._dropped, 0
-                if dropped:
-                    batch.insert(0, self._dropped_notice(dropped))
-                if batch:
-                    writer.write("".join(batch).encode("utf-8", "replace"))
+                if batch or dropped:
+                    notice = [self._dropped_notice(dropped)] if dropped else []
+                    writer.write("".join(notice + batch).encode("utf-8", "replace"))
+                    self._in_flight = len(batch)
                     try:
                         await writer.drain()
                     except BaseException:
-                        with self._queue_lock:  # report them again next time
-                            self._dropped += dropped
+                        self._requeue(batch, dropped)  # ...and come back if not sent
                         raise
-                    with self._queue_lock:  # sent: remove what is still at the front
-                        for line in batch:
-                            if self._queue and self._queue[0] is line:
-                                self._queue.popleft()
+                    finally:
+                        self._in_flight = 0
                     continue
                 wakeup = asyncio.ensure_future(self._wakeup.wait())
                 try:
@@ -223,6 +227,17 @@ class LogForwarder(logging.Handler, TaskObject):
                     raise ConnectionResetError("the log server closed the connection")
         finally:
             server_gone.cancel()
+
+    def _requeue(self, batch: list[str], dropped: int) -> None:
+        """Put unsent records back in front of newer ones, keeping the newest
+        ``queue_size`` of them (some may already have arrived: a record may
+        then be delivered twice, never lost silently)."""
+        with self._queue_lock:
+            combined = batch + list(self._queue)
+            excess = max(0, len(combined) - self.queue_size)
+            self._queue.clear()
+            self._queue.extend(combined[excess:])
+            self._dropped += dropped + excess
 
     def _dropped_notice(self, dropped: int) -> str:
         record = logging.LogRecord(
