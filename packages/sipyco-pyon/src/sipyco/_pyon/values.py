@@ -8,6 +8,7 @@ the text it happened.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import OrderedDict
@@ -114,7 +115,18 @@ def _checked_shape(shape) -> tuple:
     return tuple(shape)
 
 
+@functools.lru_cache(maxsize=256)
+def _dtype_from_str(spec: str) -> numpy.dtype:
+    return _build_dtype(spec)
+
+
 def _checked_dtype(spec) -> numpy.dtype:
+    if type(spec) is str:  # the common case, and the same few strings again and again
+        return _dtype_from_str(spec)
+    return _build_dtype(spec)
+
+
+def _build_dtype(spec) -> numpy.dtype:
     try:
         dtype = numpy.dtype(_checked_descr(spec, 0))
     except ValueError:
