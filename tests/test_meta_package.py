@@ -4,14 +4,10 @@ and a working sipyco_rpctool from wheels installed in a bare venv."""
 from __future__ import annotations
 
 import importlib
-import pathlib
 import subprocess
-import venv
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ROOT / "packages"
 MODULES = ["pyon", "pc_rpc", "fire_and_forget", "sync_struct", "logging_tools", "remote_exec",
            "asyncio_tools", "common_args", "errors", "sipyco_rpctool", "tools", "logs"]
 
@@ -34,21 +30,10 @@ def test_upstream_110_aliases_are_the_same_objects():
     assert {"LogForwarder", "Server", "MultilineFormatter", "SourceFilter"} <= set(logs.__all__)
 
 
-def test_pip_install_sipyco_from_wheels_gives_everything(tmp_path):
-    builder = tmp_path / "builder"
-    venv.create(builder, with_pip=True)
-    pip = [str(builder / "bin" / "python"), "-m", "pip", "--disable-pip-version-check",
-           "--quiet"]
-    wheels = tmp_path / "wheels"
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels),
-                    *[str(p) for p in sorted(PACKAGES.iterdir())]], check=True)
-    assert len(list(wheels.glob("*.whl"))) == 6
-
-    env = tmp_path / "env"
-    venv.create(env, with_pip=True)
-    py = env / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "--disable-pip-version-check", "--quiet", "install",
-                    "--find-links", str(wheels), "sipyco"], check=True)
+def test_pip_install_sipyco_from_wheels_gives_everything(wheel_venv, tmp_path):
+    env, py, installed = wheel_venv("sipyco")
+    assert installed == sorted(["sipyco", "sipyco-logging", "sipyco-pyon", "sipyco-rexec",
+                                "sipyco-rpc", "sipyco-sync"])
     probe = "; ".join(f"import sipyco.{m}" for m in MODULES) + "; print('all imported')"
     out = subprocess.run([str(py), "-I", "-c", probe], capture_output=True, text=True,
                          cwd=tmp_path)

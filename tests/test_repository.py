@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import venv
 import zipfile
 
 import pytest
@@ -55,36 +54,18 @@ def test_ruff_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def pip_venv(tmp_path_factory):
-    """A fresh venv with pip (the test environment itself is made by uv and
-    has none); each test installs into its own copy via ``new_venv``."""
-    def make(name: str) -> pathlib.Path:
-        env = tmp_path_factory.mktemp(name) / "venv"
-        venv.create(env, with_pip=True)
-        return env / "bin" / "python"
-    return make
-
-
-def _pip(py: pathlib.Path, *args: str) -> None:
-    subprocess.run([str(py), "-m", "pip", "--disable-pip-version-check", "--quiet", *args],
-                   check=True)
-
-
-def test_pyon_wheel_ships_a_namespace_not_a_package(tmp_path, pip_venv):
-    py = pip_venv("wheel-builder")
-    _pip(py, "wheel", "--no-deps", "-w", str(tmp_path), str(PACKAGES / "sipyco-pyon"))
-    (wheel,) = tmp_path.glob("sipyco_pyon-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+def test_pyon_wheel_ships_a_namespace_not_a_package(wheelhouse):
+    names = zipfile.ZipFile(wheelhouse["sipyco-pyon"]).namelist()
     assert "sipyco/pyon.py" in names
     assert "sipyco/py.typed" in names
     assert "sipyco/__init__.py" not in names
     assert not any(n.startswith("sipyco/pc_rpc") for n in names)
 
 
-def test_sipyco_pyon_alone_in_a_new_venv(tmp_path, pip_venv):
-    py = pip_venv("pyon-alone")
-    _pip(py, "install", str(PACKAGES / "sipyco-pyon"))
+def test_sipyco_pyon_alone_in_a_new_venv(tmp_path, bare_venv):
+    py = bare_venv
+    subprocess.run([str(py), "-m", "pip", "--disable-pip-version-check", "--quiet", "install",
+                    str(PACKAGES / "sipyco-pyon")], check=True)
     script = (
         "import importlib.util, numpy\n"
         "from sipyco import pyon\n"

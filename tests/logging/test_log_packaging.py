@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-import subprocess
-import venv
 
 import pytest
 from logtest_helpers import check_log_sender_records
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 HERE = pathlib.Path(__file__).resolve().parent
 
 
 @pytest.fixture
-def logging_venv(tmp_path):
-    env = tmp_path / "venv"
-    venv.create(env, with_pip=True)
-    py = env / "bin" / "python"
-    pip = [str(py), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    wheels = tmp_path / "wheels"
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels),
-                    str(ROOT / "packages" / "sipyco-pyon"),
-                    str(ROOT / "packages" / "sipyco-logging")], check=True)
-    built = sorted(wheels.glob("*.whl"))
-    assert [w.name.split("-")[0] for w in built] == ["sipyco_logging", "sipyco_pyon"]
-    subprocess.run([*pip, "install", *map(str, built)], check=True)
-    return py
+def logging_venv(wheel_venv):
+    env = wheel_venv("sipyco-logging")
+    assert env.sipyco_dists == ["sipyco-logging", "sipyco-pyon"]
+    return env.python
 
 
 @pytest.mark.asyncio

@@ -4,26 +4,12 @@ runs and sync_struct is not there."""
 
 from __future__ import annotations
 
-import pathlib
 import subprocess
-import venv
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 
 
-def test_rexec_wheels_alone_in_a_new_venv(tmp_path, start, clients):
-    env = tmp_path / "venv"
-    venv.create(env, with_pip=True)
-    py = env / "bin" / "python"
-    pip = [str(py), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    wheels = tmp_path / "wheels"
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels),
-                    *(str(ROOT / "packages" / d)
-                      for d in ["sipyco-pyon", "sipyco-rpc", "sipyco-rexec"])], check=True)
-    built = sorted(wheels.glob("*.whl"))
-    assert [w.name.split("-")[0] for w in built] == ["sipyco_pyon", "sipyco_rexec",
-                                                     "sipyco_rpc"]
-    subprocess.run([*pip, "install", *map(str, built)], check=True)
+def test_rexec_wheels_alone_in_a_new_venv(wheel_venv, tmp_path, start, clients):
+    env, py, installed = wheel_venv("sipyco-rexec")
+    assert installed == ["sipyco-pyon", "sipyco-rexec", "sipyco-rpc"]
 
     probe = subprocess.run(
         [str(py), "-I", "-c",

@@ -89,19 +89,11 @@ def test_localhost_only_by_default():
         _finish(proc)
 
 
-def test_controller_wheels_alone_in_a_new_venv(tmp_path):
+def test_controller_wheels_alone_in_a_new_venv(wheel_venv, tmp_path):
     """pip install of the built sipyco-pyon and sipyco-rpc wheels is all a
     controller needs; sync_struct is not there."""
-    import venv
-    root = HERE.parent.parent / "packages"
-    env = tmp_path / "venv"
-    venv.create(env, with_pip=True)
-    py = env / "bin" / "python"
-    pip = [str(py), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    wheels = tmp_path / "wheels"
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels),
-                    str(root / "sipyco-pyon"), str(root / "sipyco-rpc")], check=True)
-    subprocess.run([*pip, "install", *map(str, sorted(wheels.glob("*.whl")))], check=True)
+    _, py, installed = wheel_venv("sipyco-rpc")
+    assert installed == ["sipyco-pyon", "sipyco-rpc"]
     probe = subprocess.run([str(py), "-I", "-c",
                             "import importlib.util as u;"
                             "print(u.find_spec('sipyco.pc_rpc') is not None,"

@@ -3,13 +3,9 @@ SiPyCo, in a fresh venv: sync_struct works there and pc_rpc is absent."""
 
 from __future__ import annotations
 
-import pathlib
 import subprocess
 import textwrap
-import venv
 import zipfile
-
-PACKAGES = pathlib.Path(__file__).resolve().parent.parent.parent / "packages"
 
 ROUND_TRIP = textwrap.dedent("""
     import asyncio, importlib.util
@@ -47,22 +43,14 @@ ROUND_TRIP = textwrap.dedent("""
 """)
 
 
-def test_sync_wheels_alone_in_a_new_venv(tmp_path):
-    env = tmp_path / "venv"
-    venv.create(env, with_pip=True)
-    py = env / "bin" / "python"
-    pip = [str(py), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    wheels = tmp_path / "wheels"
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels),
-                    str(PACKAGES / "sipyco-pyon"), str(PACKAGES / "sipyco-sync")], check=True)
-    built = sorted(wheels.glob("*.whl"))
-    assert [w.name.split("-")[0] for w in built] == ["sipyco_pyon", "sipyco_sync"]
-    sync_names = zipfile.ZipFile(built[1]).namelist()
+def test_sync_wheels_alone_in_a_new_venv(wheel_venv, wheelhouse, tmp_path):
+    sync_names = zipfile.ZipFile(wheelhouse["sipyco-sync"]).namelist()
     assert "sipyco/sync_struct.py" in sync_names
     assert "sipyco/__init__.py" not in sync_names
     assert not any("pc_rpc" in name for name in sync_names)
 
-    subprocess.run([*pip, "install", *map(str, built)], check=True)
+    _, py, installed = wheel_venv("sipyco-sync")
+    assert installed == ["sipyco-pyon", "sipyco-sync"]
     result = subprocess.run([str(py), "-I", "-c", ROUND_TRIP], capture_output=True,
                             text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
