@@ -13,7 +13,7 @@ from sipyco.asyncio_tools import AsyncioServer, peer_name
 from sipyco.errors import DecodeError, MessageTooLarge
 
 from . import protocol as p
-from .introspect import method_list, public_callables
+from .introspect import argspec, method_list, public_callables
 
 __all__ = ["Server"]
 
@@ -144,12 +144,7 @@ class Server(AsyncioServer):
         except (DecodeError, p.BadRequest) as exc:
             return p.failed_reply(ValueError(f"malformed request: {exc}"))
         if isinstance(request, p.MethodListRequest):
-            extra = None
-            if self.builtin_terminate:
-                extra = {"terminate": ({"args": [], "varargs": None, "varkw": None,
-                                        "defaults": None, "kwonlyargs": [],
-                                        "kwonlydefaults": None, "annotations": {}},
-                                       "Ask the server to shut down.")}
+            extra = _TERMINATE_ENTRY if self.builtin_terminate else None
             try:
                 return p.ok_reply(method_list(target, extra))
             except Exception as exc:  # noqa: BLE001 - reported to the caller
@@ -191,6 +186,14 @@ class Server(AsyncioServer):
         except Exception as exc:  # noqa: BLE001 - the remote caller gets it
             return p.failed_reply(exc)
         return p.ok_reply(ret)
+
+
+def _terminate():
+    """Ask the server to shut down."""
+
+
+# how the built-in terminate() appears in a method list
+_TERMINATE_ENTRY = {"terminate": (argspec(_terminate), inspect.getdoc(_terminate))}
 
 
 async def _invoke(method, request: p.Call):
