@@ -196,7 +196,7 @@ async def test_several_senders_at_once(log_server, raw, sender, captured):
 @pytest.mark.asyncio
 async def test_over_long_lines_are_skipped(raw, sender, captured, caplog):
     n = sender.name
-    server = Server(max_line_length=200)
+    server = Server(max_message_size=200)
     await server.start("127.0.0.1", 0)
     try:
         s = await raw(server.port)
@@ -208,7 +208,7 @@ async def test_over_long_lines_are_skipped(raw, sender, captured, caplog):
         assert [r.getMessage() for r in got] == ["short", "head\n<line too long, dropped>\ntail",
                                                  "end"]
         assert len([r for r in caplog.records if r.name == "sipyco.logging_tools"
-                    and r.levelno == logging.WARNING and "max_line_length" in r.getMessage()
+                    and r.levelno == logging.WARNING and "max_message_size=200" in r.getMessage()
                     ]) == 2
     finally:
         await server.stop()

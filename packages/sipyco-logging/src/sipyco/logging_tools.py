@@ -22,8 +22,17 @@ import logging
 import socket
 import threading
 
+from sipyco._bounds import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_LOG_MESSAGE_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    HANDSHAKE_LINE_LIMIT,
+    check_message_size,
+    check_timeout,
+)
+from sipyco._framing import LineTooLong
 from sipyco._logfmt import MultilineFormatter
-from sipyco._streams import LineTooLong, read_line
+from sipyco._streams import StreamLines, discard_until_closed
 from sipyco.asyncio_tools import AsyncioServer, TaskObject, peer_name
 
 from ._logs.wire import LEVELS, TRACE, MalformedLine, RecordAssembler, parse_log_message
@@ -92,20 +101,22 @@ class LogParser:
         log_with_name(name, level, message, extra={"source": self.source_cb()})
         self._further, self._level, self._name = further, level, name
 
-    async def stream_task(self, stream: asyncio.StreamReader) -> None:
-        """Parse ``stream`` line by line until it ends."""
+    async def stream_task(self, stream: asyncio.StreamReader, *,
+                          max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        """Parse ``stream`` line by line until it ends.  A line longer than
+        ``max_message_size`` is skipped with a warning."""
+        lines = StreamLines(stream, max_message_size)
         while True:
-            try:
-                line = await read_line(stream, 1 << 30)
-            except LineTooLong as exc:  # consumed to its end; the next line is intact
-                logger.warning("skipping a %d-byte line of output (over the stream's limit)",
-                               exc.size)
+            line = await lines.next()
+            if isinstance(line, LineTooLong):
+                logger.warning("skipping a %d-byte line of output (over max_message_size=%d)",
+                               line.size, max_message_size)
                 continue
-            except asyncio.IncompleteReadError as exc:  # last line without a newline
-                line = exc.partial
-            if not line:
+            if line is None:  # the end; a last line may lack its newline
+                if lines.rest:
+                    self.line_input(lines.rest.decode("utf-8", "replace").rstrip("\r"))
                 return
-            self.line_input(line.decode("utf-8", "replace").rstrip("\r\n"))
+            self.line_input(line.decode("utf-8", "replace").rstrip("\r"))
 
 
 class LogForwarder(logging.Handler, TaskObject):
@@ -198,7 +209,7 @@ class LogForwarder(logging.Handler, TaskObject):
     async def _send_all(self, reader, writer) -> None:
         writer.write(HELLO)
         self.connected = True
-        server_gone = asyncio.ensure_future(reader.read())  # the server sends nothing
+        server_gone = asyncio.ensure_future(discard_until_closed(reader))
         try:
             while True:
                 self._wakeup.clear()
@@ -252,39 +263,42 @@ class Server(AsyncioServer):
     local logger of its name, with ``record.source`` set to the sender's.
 
     A malformed line is logged and skipped; the connection goes on.  Lines
-    longer than ``max_line_length`` are skipped the same way.
+    longer than ``max_message_size`` bytes are skipped the same way (inside a
+    multi-line record, a placeholder takes the line's place).  A peer must
+    send the logging banner within ``handshake_timeout`` seconds.
     """
 
-    def __init__(self, *, max_line_length: int = 1 << 20):
-        super().__init__(stream_limit=max_line_length + 1)
-        self.max_line_length = max_line_length
+    def __init__(self, *, max_message_size: int = DEFAULT_LOG_MESSAGE_SIZE,
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT):
+        super().__init__()
+        self.max_message_size = check_message_size(max_message_size)
+        self.handshake_timeout = check_timeout(handshake_timeout, "handshake_timeout",
+                                               allow_none=False)
 
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
+        lines = StreamLines(reader, HANDSHAKE_LINE_LIMIT, hang_up_on_overflow=True)
         try:
-            hello = await read_line(reader, 1 << 10, resync=False)
-        except LineTooLong:
+            hello = await asyncio.wait_for(lines.next(), self.handshake_timeout)
+        except asyncio.TimeoutError:
             return
-        if hello != HELLO:
+        if hello != HELLO[:-1]:
             return
+        lines.hang_up_on_overflow = False
+        lines.limit = self.max_message_size
         peer = peer_name(writer)
         assembler = RecordAssembler()
         while True:
-            try:
-                line = await read_line(reader, self.max_line_length + 1)
-            except LineTooLong as exc:
+            line = await lines.next()
+            if isinstance(line, LineTooLong):
                 logger.warning("skipping a log line of %d bytes from %s (over "
-                               "max_line_length=%d)", exc.size, peer, self.max_line_length)
-                line = b"<line too long, dropped>\n" if assembler.pending() else b""
-                if not line:
+                               "max_message_size=%d)", line.size, peer, self.max_message_size)
+                if not assembler.pending():
                     continue
-            except asyncio.IncompleteReadError:
-                break
-            if not line:
+                line = b"<line too long, dropped>"
+            if line is None:
                 break
             text = line.decode("utf-8", "replace")
-            if text.endswith("\n"):
-                text = text[:-1]
             try:
                 record = assembler.feed(text)
             except MalformedLine as exc:

@@ -1,60 +1,67 @@
-"""Reading bounded lines from asyncio streams (shared by the SiPyCo protocols)."""
+"""Lines from asyncio streams, through the one bounded line buffer.
+
+The asyncio driver of :mod:`sipyco._framing`: it reads whatever the stream
+has (never with ``readline``, so asyncio's own buffer limit plays no part)
+and feeds a :class:`~sipyco._framing.LineBuffer`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
-__all__ = ["LineTooLong", "read_line", "set_buffer_limit"]
+from ._framing import LineBuffer, LineTooLong
+
+__all__ = ["LineTooLong", "StreamLines", "READ_CHUNK", "discard_until_closed"]
+
+#: How much is asked of a stream at a time.
+READ_CHUNK = 1 << 18
 
 
-class LineTooLong(Exception):
-    """Internal: a line longer than allowed was read and thrown away."""
+class StreamLines:
+    """Reads lines of at most ``limit`` bytes from an asyncio StreamReader.
 
-    def __init__(self, size: int):
-        super().__init__(size)
-        self.size = size
-
-
-async def read_line(reader: asyncio.StreamReader, limit: int, *, resync: bool = True) -> bytes:
-    """The next line, ``\\n`` included; ``b""`` at a clean end of stream.
-
-    A line longer than ``limit`` (or than the reader's own buffer limit) is
-    consumed up to its end and reported as LineTooLong, so the stream stays
-    in step; with ``resync=False`` LineTooLong is raised at once instead
-    (for peers that will be disconnected anyway).  A stream that ends in the
-    middle of a line raises ``asyncio.IncompleteReadError``.
+    :meth:`next` returns the next line (bytes, without ``\\n``), a
+    :class:`LineTooLong` event in place of an over-long line, or None at the
+    end of the stream; :attr:`rest` then holds an unterminated last line.
+    With ``hang_up_on_overflow``, a line passing the limit is reported
+    (``LineTooLong`` with the bytes seen so far) as soon as it does, for
+    protocols that disconnect such a peer rather than read on.
     """
-    try:
-        line = await reader.readuntil(b"\n")
-    except asyncio.LimitOverrunError as exc:
-        if not resync:
-            raise LineTooLong(exc.consumed) from None
-        size = 0
-        skip = exc.consumed
+
+    __slots__ = ("reader", "buffer", "hang_up_on_overflow", "rest")
+
+    def __init__(self, reader: asyncio.StreamReader, limit: int, *,
+                 hang_up_on_overflow: bool = False):
+        self.reader = reader
+        self.buffer = LineBuffer(limit)
+        self.hang_up_on_overflow = hang_up_on_overflow
+        self.rest = b""
+
+    @property
+    def limit(self) -> int:
+        return self.buffer.limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self.buffer.limit = value
+
+    async def next(self) -> bytes | LineTooLong | None:
+        buffer = self.buffer
         while True:
-            await reader.readexactly(skip)
-            size += skip
-            try:
-                size += len(await reader.readuntil(b"\n"))
-                raise LineTooLong(size) from None
-            except asyncio.LimitOverrunError as again:
-                skip = again.consumed
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            return b""
-        raise
-    if len(line) > limit:
-        raise LineTooLong(len(line))
-    return line
+            line = buffer.next_line()
+            if line is not None:
+                return line
+            if self.hang_up_on_overflow and buffer.overflow:
+                return LineTooLong(buffer.overflow)
+            data = await self.reader.read(READ_CHUNK)
+            if not data:
+                self.rest = buffer.rest()
+                return None
+            buffer.feed(data)
 
 
-def set_buffer_limit(reader: asyncio.StreamReader, limit: int) -> None:
-    """Change how much a StreamReader buffers while looking for a line end.
-
-    asyncio only takes the limit at construction; the protocol needs a small
-    one during the handshake and a large one afterwards.  The attribute has
-    kept its name and meaning in every CPython release since 3.4.
-    """
-    if not hasattr(reader, "_limit"):  # pragma: no cover - other implementations
-        return
-    reader._limit = limit
+async def discard_until_closed(reader: asyncio.StreamReader) -> None:
+    """Read and drop whatever a peer that should send nothing sends, until
+    it closes its side: its bytes can never pile up."""
+    while await reader.read(READ_CHUNK):
+        pass

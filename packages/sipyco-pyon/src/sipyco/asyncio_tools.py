@@ -20,14 +20,12 @@ class AsyncioServer:
 
     Subclasses implement ``_handle_connection_cr(reader, writer)``.  The
     server closes the writer when that coroutine ends, however it ends, and
-    :meth:`stop` cancels the connections still open.
-
-    ``stream_limit`` bounds how many bytes a ``StreamReader`` buffers while
-    looking for a line end (asyncio's own default is 64 KiB).
+    :meth:`stop` cancels the connections still open.  Protocols read with
+    ``reader.read()`` into their own bounded line buffer
+    (:mod:`sipyco._framing`), never with ``readline``.
     """
 
-    def __init__(self, *, stream_limit: int = 2**16) -> None:
-        self._stream_limit = stream_limit
+    def __init__(self) -> None:
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
 
@@ -39,8 +37,7 @@ class AsyncioServer:
             raise RuntimeError("server already started")
         if host is not None and not isinstance(host, str):
             host = list(host)
-        self._server = await asyncio.start_server(
-            self._accept, host, port, limit=self._stream_limit)
+        self._server = await asyncio.start_server(self._accept, host, port)
 
     @property
     def port(self) -> int:

@@ -4,32 +4,52 @@ Everything this library raises on its own account derives from
 :class:`SipycoError`.  Each concrete class also derives from the builtin
 exception that code written for upstream sipyco already catches in that
 situation (``ValueError`` for undecodable text, ``TypeError`` for values that
-cannot be encoded, and so on), so existing ``except`` clauses keep working.
+cannot be encoded, ``EOFError`` for a connection that ended, and so on), so
+existing ``except`` clauses keep working.
+
+Three kinds of trouble are kept apart:
+
+* **the caller's own mistakes** (a bad argument, a call before a target is
+  selected) are plain ``ValueError``/``TypeError``/``RuntimeError``, raised
+  at once and locally, before anything is sent;
+* **the peer's faults** are :class:`TransportError` (the connection failed,
+  timed out, or the peer broke the protocol) or :class:`MessageTooLarge`;
+* **a remote method's own exception** is a :class:`RemoteError`: the same
+  builtin class the method raised (``ValueError``...), or
+  :class:`GenericRemoteException`, with the remote traceback lines in
+  ``parent_traceback``.
 """
 
 from __future__ import annotations
+
+import builtins
 
 __all__ = [
     "SipycoError",
     "PyonError",
     "EncodeError",
     "DecodeError",
+    "MessageTooLarge",
     "RPCError",
     "TransportError",
     "RPCTransportError",
     "ServerUnreachable",
     "ConnectionClosed",
     "CallTimeout",
+    "HandshakeTimeout",
     "ProtocolViolation",
-    "MessageTooLarge",
     "IncompatibleServer",
+    "RemoteError",
     "GenericRemoteException",
+    "remote_error",
 ]
 
 
 class SipycoError(Exception):
     """Root of every exception raised by SiPyCo itself."""
 
+
+# ------------------------------------------------------------------ codec ---
 
 class PyonError(SipycoError):
     """A value or a text could not be converted by the PYON codec."""
@@ -64,9 +84,32 @@ class DecodeError(PyonError, ValueError):
         super().__init__(f"{reason}{where}")
 
 
-class RPCError(SipycoError):
-    """Base of everything :mod:`sipyco.pc_rpc` raises on its own account."""
+# ----------------------------------------------------------------- limits ---
 
+class MessageTooLarge(SipycoError, ValueError):
+    """A message (one line of any SiPyCo protocol) is longer than a limit.
+
+    ``what`` says which message (``"reply"``, ``"request"``, ``"mod"``...),
+    ``size`` its length in bytes (a lower bound when ``at_least``),
+    ``limit`` the limit's value and ``limit_name`` the parameter that sets it.
+    Raised by the side that refuses the message; for pc_rpc the connection
+    stays usable (the over-long line was read and thrown away).
+    """
+
+    def __init__(self, what: str, size: int, limit: int, *,
+                 limit_name: str = "max_message_size", at_least: bool = False,
+                 whose: str = ""):
+        self.what = what
+        self.size = size
+        self.limit = limit
+        self.limit_name = limit_name
+        qualifier = "at least " if at_least else ""
+        owner = f"{whose} " if whose else ""
+        super().__init__(f"{what} of {qualifier}{size} bytes exceeds {owner}"
+                         f"{limit_name}={limit}")
+
+
+# -------------------------------------------------------------- transport ---
 
 class TransportError(SipycoError):
     """The connection itself failed (pc_rpc, sync_struct, logging): nothing
@@ -85,7 +128,7 @@ class ServerUnreachable(TransportError, ConnectionRefusedError):
 
 class ConnectionClosed(TransportError, EOFError):
     """The peer closed the connection (or it was closed after an earlier
-    failure) before the reply arrived."""
+    failure) before the expected message arrived."""
 
 
 class CallTimeout(TransportError, TimeoutError):
@@ -93,26 +136,96 @@ class CallTimeout(TransportError, TimeoutError):
     so that a late reply can never be taken for another call's."""
 
 
+class HandshakeTimeout(CallTimeout):
+    """The peer did not complete the protocol's opening exchange within
+    ``handshake_timeout`` seconds; the connection has been closed."""
+
+    def __init__(self, what: str, limit: float):
+        self.limit = limit
+        super().__init__(f"{what} did not complete within handshake_timeout={limit:g} s")
+
+
 class ProtocolViolation(TransportError, ValueError):
     """The peer sent something the protocol does not allow."""
 
 
-class MessageTooLarge(RPCError, ValueError):
-    """A message is longer than ``max_message_size``; ``limit`` and ``size``
-    give the two numbers (``size`` may be a lower bound)."""
+# -------------------------------------------------------------------- RPC ---
 
-    def __init__(self, message: str, limit: int, size: int):
-        super().__init__(message)
-        self.limit = limit
-        self.size = size
+class RPCError(SipycoError):
+    """Base of the pc_rpc errors that are not transport failures."""
 
 
 class IncompatibleServer(RPCError):
-    """The server does not offer the requested target (or, with
-    ``AutoTarget``, does not offer exactly one)."""
+    """A fact about the server rules out what the client asked for: it does
+    not offer the requested target (or, with ``AutoTarget``, does not offer
+    exactly one)."""
 
 
-class GenericRemoteException(RPCError):
+class RemoteError(RPCError):
+    """Base of every exception re-raised from a remote method.
+
+    A remote builtin exception arrives as a class deriving from both this
+    and that builtin (``except ValueError`` catches a remote ValueError);
+    any other class arrives as :class:`GenericRemoteException`.
+    ``remote_class`` is the class name the server reported and
+    ``parent_traceback`` the remote traceback lines.
+    """
+
+    remote_class = "GenericRemoteException"
+    parent_traceback: list[str] = []
+
+
+class GenericRemoteException(RemoteError):
     """A remote method raised an exception that is not a builtin one; the
     message reads ``module.Class: text``.  The remote traceback lines are in
     ``parent_traceback``."""
+
+
+_remote_classes: dict[type, type] = {}
+
+
+def _remote_class(builtin: type) -> type:
+    cls = _remote_classes.get(builtin)
+    if cls is None:
+        name = "Remote" + builtin.__name__
+        cls = type(name, (RemoteError, builtin), {
+            "__module__": __name__,
+            "__doc__": f"A {builtin.__name__} raised by a remote method.",
+            "remote_class": builtin.__name__,
+        })
+        _remote_classes[builtin] = cls
+    return cls
+
+
+def remote_error(class_name: object, message: str, traceback_lines: list[str]) -> RemoteError:
+    """The exception to raise for a remote method's failure.
+
+    ``class_name`` names a builtin exception class (then the result is an
+    instance of it) or anything else (then a GenericRemoteException whose
+    message starts with that name).  Only ``Exception`` subclasses are ever
+    built: a peer cannot make this process raise ``SystemExit`` or
+    ``KeyboardInterrupt``.
+    """
+    builtin = getattr(builtins, class_name, None) if isinstance(class_name, str) else None
+    exc: RemoteError | None = None
+    if isinstance(builtin, type) and issubclass(builtin, Exception):
+        try:
+            exc = _remote_class(builtin)(message)
+        except Exception:  # noqa: BLE001 - e.g. UnicodeError needs five arguments
+            exc = None
+    if exc is None:
+        if class_name not in (None, "GenericRemoteException"):
+            message = f"{class_name}: {message}"
+        exc = GenericRemoteException(message)
+    exc.parent_traceback = traceback_lines
+    return exc
+
+
+def __getattr__(name: str):
+    # ``RemoteValueError`` and friends are made on first use; naming them
+    # here lets pickle (and anyone else) find them by module and name.
+    if name.startswith("Remote"):
+        builtin = getattr(builtins, name[6:], None)
+        if isinstance(builtin, type) and issubclass(builtin, Exception):
+            return _remote_class(builtin)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

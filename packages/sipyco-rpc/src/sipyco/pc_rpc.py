@@ -24,8 +24,10 @@ A minimal controller::
 
     simple_server_loop({"lamp": Lamp()}, "127.0.0.1", 3249)
 
-Errors: remote exceptions of builtin classes are raised as themselves, others
-as :class:`GenericRemoteException`, each with ``parent_traceback``.
+Errors: a remote method's exception is raised as a :class:`RemoteError`
+that derives from the builtin class it raised (``except ValueError`` works),
+or as :class:`GenericRemoteException` for other classes, each with
+``parent_traceback``.
 Connection failures are :class:`~sipyco.errors.TransportError` subclasses
 that are also ``ConnectionRefusedError``, ``EOFError`` or ``TimeoutError``.
 """
@@ -36,14 +38,17 @@ import asyncio
 import logging
 from typing import Any
 
+from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
 from sipyco.asyncio_tools import SignalHandler
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
     GenericRemoteException,
+    HandshakeTimeout,
     IncompatibleServer,
     MessageTooLarge,
     ProtocolViolation,
+    RemoteError,
     RPCError,
     RPCTransportError,
     ServerUnreachable,
@@ -51,7 +56,6 @@ from sipyco.errors import (
 )
 
 from ._rpc.async_client import AsyncioClient
-from ._rpc.protocol import DEFAULT_MAX_MESSAGE_SIZE
 from ._rpc.server import Server
 from ._rpc.sync_client import AutoTarget, BestEffortClient, Client
 
@@ -59,7 +63,8 @@ __all__ = [
     "Server", "Client", "AsyncioClient", "BestEffortClient", "AutoTarget",
     "simple_server_loop", "IncompatibleServer", "GenericRemoteException",
     "RPCError", "TransportError", "RPCTransportError", "ServerUnreachable", "ConnectionClosed",
-    "CallTimeout", "ProtocolViolation", "MessageTooLarge", "DEFAULT_MAX_MESSAGE_SIZE",
+    "CallTimeout", "HandshakeTimeout", "ProtocolViolation", "MessageTooLarge", "RemoteError",
+    "DEFAULT_MAX_MESSAGE_SIZE",
 ]
 
 logger = logging.getLogger("sipyco.pc_rpc")

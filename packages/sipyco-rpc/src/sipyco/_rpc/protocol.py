@@ -1,9 +1,10 @@
-"""The pc_rpc protocol without any I/O: handshake lines, request and reply
-messages, and the exceptions they turn into.
+"""The pc_rpc messages, without any I/O: handshake lines, requests, replies
+and the exceptions failed replies carry.
 
-Socket and asyncio code call these functions with whole lines (bytes ending
-in ``\\n``) and send what they return, so the protocol has one implementation
-for the server and all client kinds, and tests can drive it without sockets.
+These are the pieces :mod:`.connection` assembles into the client and server
+state machines; each turns a decoded message into a checked value or a value
+into a message, and raises ProtocolViolation (or BadRequest, on the server
+side) for a message the protocol does not allow.
 """
 
 from __future__ import annotations
@@ -17,26 +18,21 @@ from typing import Any
 from sipyco import pyon
 from sipyco.errors import (
     DecodeError,
-    EncodeError,
     GenericRemoteException,
-    IncompatibleServer,
-    MessageTooLarge,
     ProtocolViolation,
+    remote_error,
 )
 
 __all__ = [
-    "HELLO", "FEATURE_PYON_V2", "DEFAULT_MAX_MESSAGE_SIZE", "HANDSHAKE_LINE_LIMIT",
-    "Identification", "WireCodec", "V1", "V2", "AutoTarget", "resolve_target", "select",
+    "HELLO", "FEATURE_PYON_V2", "Identification", "WireCodec", "V1", "V2", "AutoTarget",
     "identification_line", "parse_identification", "selection_line", "parse_selection",
-    "Call", "MethodListRequest", "BadRequest", "call_request", "METHOD_LIST_REQUEST",
-    "parse_request", "ok_reply", "failed_reply", "exception_payload", "reply_outcome",
-    "check_size",
+    "parse_method_names", "Call", "MethodListRequest", "BadRequest", "call_request",
+    "METHOD_LIST_REQUEST", "parse_request", "ok_reply", "failed_reply", "exception_payload",
+    "reply_outcome",
 ]
 
 HELLO = b"ARTIQ pc_rpc\n"
 FEATURE_PYON_V2 = "pyon_v2"
-DEFAULT_MAX_MESSAGE_SIZE = 1 << 30   # 1 GiB, on both sides
-HANDSHAKE_LINE_LIMIT = 1 << 16       # hello, identification and selection lines
 
 
 # ---------------------------------------------------------------- framing ---
@@ -66,13 +62,6 @@ class WireCodec:
 # v1 peers write v1; text that happens to be JSON reads the same either way.
 V1 = WireCodec("pyon_v1", pyon.encode, pyon.decode)
 V2 = WireCodec("pyon_v2", pyon.encode_v2, pyon.decode_v2)
-
-
-def check_size(line: bytes, limit: int, what: str) -> None:
-    """Raise MessageTooLarge if ``line`` is longer than ``limit``."""
-    if len(line) > limit:
-        raise MessageTooLarge(
-            f"{what} of {len(line)} bytes exceeds max_message_size={limit}", limit, len(line))
 
 
 # -------------------------------------------------------------- handshake ---
@@ -116,32 +105,8 @@ class AutoTarget:
     """Pass as ``target_name`` to select the server's only target."""
 
 
-def resolve_target(ident: Identification, target_name):
-    """The target a client asked for, with AutoTarget resolved (None: none yet)."""
-    if target_name is AutoTarget:
-        if len(ident.targets) != 1:
-            raise IncompatibleServer(f"server has {len(ident.targets)} targets "
-                                     f"{ident.targets}; AutoTarget needs exactly one")
-        return ident.targets[0]
-    return target_name
-
-
-def select(ident: Identification, selected: str | None, target_name: str):
-    """``(selection line, codec)`` for choosing ``target_name``; PYON v2 when
-    the server offers it.  IncompatibleServer for a target it does not have."""
-    if selected is not None:
-        raise IncompatibleServer(f"target {selected!r} is already selected")
-    if target_name not in ident.targets:
-        raise IncompatibleServer(f"server offers targets {ident.targets}, not {target_name!r}")
-    if FEATURE_PYON_V2 in ident.features:
-        return selection_line(target_name, [FEATURE_PYON_V2]), V2
-    return selection_line(target_name), V1
-
-
 def selection_line(target: str, features=()) -> bytes:
     """The client's target selection, e.g. ``b"echo pyon_v2\\n"``."""
-    if not isinstance(target, str) or not target or any(c.isspace() for c in target):
-        raise IncompatibleServer(f"invalid target name {target!r}")
     return " ".join([target, *features]).encode("utf-8") + b"\n"
 
 
@@ -151,6 +116,22 @@ def parse_selection(line: bytes) -> tuple[str, list[str]]:
     if not words:
         raise ValueError("empty target selection")
     return words[0], words[1:]
+
+
+def parse_method_names(obj: Any) -> frozenset[str] | None:
+    """The method names a server lists after target selection.
+
+    Servers send a set (upstream 1.8 writes an empty one as ``{}``, which
+    reads back as an empty dict); None means the server sent no list.
+    ProtocolViolation for anything else.
+    """
+    if obj is None:
+        return None
+    if isinstance(obj, dict) and not obj:
+        return frozenset()
+    if isinstance(obj, (set, frozenset, list, tuple)) and all(isinstance(n, str) for n in obj):
+        return frozenset(obj)
+    raise ProtocolViolation(f"expected a set of method names, got {type(obj).__name__}")
 
 
 # --------------------------------------------------------------- requests ---
@@ -214,6 +195,8 @@ def exception_payload(exc: BaseException) -> dict:
     tb = traceback.format_exception(cls, exc, exc.__traceback__)
     if cls.__module__ == "builtins" and getattr(builtins, cls.__name__, None) is cls:
         return {"class": cls.__name__, "message": str(exc), "traceback": tb}
+    if isinstance(exc, GenericRemoteException):  # passed on from another server
+        return {"class": "GenericRemoteException", "message": str(exc), "traceback": tb}
     if cls.__module__ == "sipyco.errors":
         # our own refusals travel as the builtin class they also are
         for base in cls.__mro__:
@@ -230,28 +213,13 @@ def failed_reply(exc: BaseException) -> dict:
 def _remote_exception(payload: Any) -> BaseException:
     if not isinstance(payload, dict):
         raise ProtocolViolation("failed reply without an exception description")
-    name = payload.get("class")
     message = payload.get("message", "")
     tb = payload.get("traceback", [])
     if not isinstance(message, str):
         message = str(message)
     if not isinstance(tb, list):
         tb = []
-    cls = getattr(builtins, name, None) if isinstance(name, str) else None
-    exc = None
-    # Only real builtin Exception classes; never let a peer raise SystemExit
-    # or KeyboardInterrupt (or anything else) inside this process.
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            exc = cls(message)
-        except Exception:  # noqa: BLE001 - e.g. UnicodeError needs five arguments
-            exc = None
-    if exc is None:
-        if name not in (None, "GenericRemoteException"):
-            message = f"{name}: {message}"
-        exc = GenericRemoteException(message)
-    exc.parent_traceback = [str(line) for line in tb]
-    return exc
+    return remote_error(payload.get("class"), message, [str(line) for line in tb])
 
 
 def reply_outcome(obj: Any) -> tuple[bool, Any]:
@@ -265,14 +233,3 @@ def reply_outcome(obj: Any) -> tuple[bool, Any]:
     if status == "failed":
         return False, _remote_exception(obj.get("exception"))
     raise ProtocolViolation(f"reply has unknown status {status!r:.60}")
-
-
-def encode_reply(codec: WireCodec, reply: dict, limit: int) -> bytes:
-    """Encode a server reply; a value that cannot be sent (unencodable, or
-    over the size limit) becomes a failed reply saying why."""
-    try:
-        line = codec.encode(reply)
-        check_size(line, limit, "reply")
-        return line
-    except (EncodeError, MessageTooLarge) as exc:
-        return codec.encode(failed_reply(exc))

@@ -1,5 +1,5 @@
-"""The pc_rpc server: an AsyncioServer that speaks the protocol of
-:mod:`sipyco._rpc.protocol` to each connection."""
+"""The pc_rpc server: an AsyncioServer driving one
+:class:`~.connection.ServerConnection` per client."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import inspect
 import logging
 from typing import Any
 
-from sipyco._streams import LineTooLong, read_line, set_buffer_limit
+from sipyco._bounds import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    check_message_size,
+    check_timeout,
+)
+from sipyco._streams import READ_CHUNK
 from sipyco.asyncio_tools import AsyncioServer, peer_name
-from sipyco.errors import DecodeError, MessageTooLarge
 
 from . import protocol as p
+from .connection import NEED_DATA, HangUp, SelectionRequested, ServerConnection
 from .introspect import argspec, method_list, public_callables
 
 __all__ = ["Server"]
@@ -42,8 +48,8 @@ class Server(AsyncioServer):
 
     def __init__(self, targets: dict[str, Any], description: str | None = None,
                  builtin_terminate: bool = False, allow_parallel: bool = False, *,
-                 max_message_size: int = p.DEFAULT_MAX_MESSAGE_SIZE,
-                 handshake_timeout: float = 30.0,
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
                  advertise_v2: bool = True):
         if not isinstance(targets, dict) or not targets:
             raise ValueError("targets must be a non-empty dict of name -> object")
@@ -51,9 +57,9 @@ class Server(AsyncioServer):
             if not isinstance(name, str) or not name or any(c.isspace() for c in name):
                 raise ValueError(f"invalid target name {name!r}: names are non-empty "
                                  "strings without whitespace")
-        if max_message_size < 1024:
-            raise ValueError("max_message_size must be at least 1024 bytes")
-        super().__init__(stream_limit=p.HANDSHAKE_LINE_LIMIT)
+        check_message_size(max_message_size, minimum=1024)
+        check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
+        super().__init__()
         self.targets = targets
         self.description = description
         self.builtin_terminate = builtin_terminate
@@ -72,77 +78,68 @@ class Server(AsyncioServer):
     def request_terminate(self) -> None:
         self._terminate.set()
 
-    async def _handshake(self, reader, writer):
-        """Hello, identification and target selection; ``None`` to hang up."""
-        try:
-            hello = await read_line(reader, p.HANDSHAKE_LINE_LIMIT, resync=False)
-            if hello != p.HELLO:
-                return None
-            writer.write(p.identification_line(self.targets, self.description,
-                                               self._features))
-            target_name, features = p.parse_selection(
-                await read_line(reader, p.HANDSHAKE_LINE_LIMIT, resync=False))
-        except (ValueError, LineTooLong, asyncio.IncompleteReadError):
-            return None
-        if target_name not in self.targets or not set(features) <= set(self._features):
-            return None
-        return target_name, (p.V2 if p.FEATURE_PYON_V2 in features else p.V1)
+    async def _handshake(self, conn: ServerConnection, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> SelectionRequested | None:
+        """Hello, identification and target selection; None if the client left."""
+        while True:
+            event = conn.next_event()  # HangUp for a client breaking the handshake
+            if event is NEED_DATA:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    return None
+                conn.receive_data(data)
+            elif isinstance(event, SelectionRequested):
+                return event
+            else:
+                writer.write(conn.identify())
 
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
-        # Until the handshake is done a peer gets a small buffer and a deadline.
-        set_buffer_limit(reader, p.HANDSHAKE_LINE_LIMIT)
+        conn = ServerConnection(self.targets, self._features, description=self.description,
+                                max_message_size=self.max_message_size)
         try:
-            selected = await asyncio.wait_for(self._handshake(reader, writer),
-                                              self.handshake_timeout)
+            selection = await asyncio.wait_for(self._handshake(conn, reader, writer),
+                                               self.handshake_timeout)
         except asyncio.TimeoutError:
-            logger.info("%s did not complete the handshake in %s s",
+            logger.info("%s did not complete the handshake within handshake_timeout=%g s",
                         peer_name(writer), self.handshake_timeout)
             return
-        if selected is None:
+        except HangUp as exc:
+            logger.debug("hanging up on %s: %s", peer_name(writer), exc.reason)
             return
-        target_name, codec = selected
-        set_buffer_limit(reader, self.max_message_size + 1)
-        target = self.targets[target_name]
+        if selection is None:
+            return
+        target = self.targets[selection.target]
         if callable(target):
             target = target()
         names = public_callables(target)
         if self.builtin_terminate:
             names.add("terminate")
-        writer.write(codec.encode(names))
+        writer.write(conn.accept(selection, names))
         await writer.drain()
 
+        transport = writer.transport
         while True:
-            try:
-                line = await read_line(reader, self.max_message_size + 1)
-            except LineTooLong as exc:
-                reply = self._too_large(exc.size, "at least ")
-                logger.warning("%s sent a request over max_message_size=%d",
-                               peer_name(writer), self.max_message_size)
-            else:
-                if not line:
+            event = conn.next_event()
+            if event is NEED_DATA:
+                data = await reader.read(READ_CHUNK)
+                if not data:
                     return  # the client closed the connection
-                if len(line) > self.max_message_size:
-                    reply = self._too_large(len(line))
-                else:
-                    reply = await self._process(codec, target, line)
-                    if reply is None:  # SystemExit under builtin_terminate
-                        self.request_terminate()
-                        return
-            writer.write(p.encode_reply(codec, reply, self.max_message_size))
-            if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+                conn.receive_data(data)
+                continue
+            if event.request is None:
+                reply = event.refusal
+            else:
+                reply = await self._process(target, event.request)
+                if reply is None:  # SystemExit under builtin_terminate
+                    self.request_terminate()
+                    return
+            writer.write(conn.reply(reply))
+            if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
                 await writer.drain()  # a slow reader: wait rather than buffer without end
 
-    def _too_large(self, size: int, qualifier: str = "") -> dict:
-        return p.failed_reply(MessageTooLarge(
-            f"request of {qualifier}{size} bytes exceeds the server's "
-            f"max_message_size={self.max_message_size}", self.max_message_size, size))
-
-    async def _process(self, codec: p.WireCodec, target: Any, line: bytes) -> dict | None:
-        try:
-            request = p.parse_request(codec.decode(line))
-        except (DecodeError, p.BadRequest) as exc:
-            return p.failed_reply(ValueError(f"malformed request: {exc}"))
+    async def _process(self, target: Any, request: p.Call | p.MethodListRequest) -> dict | None:
+        """The reply to a request (None: stop serving, see builtin_terminate)."""
         if isinstance(request, p.MethodListRequest):
             extra = _TERMINATE_ENTRY if self.builtin_terminate else None
             try:

@@ -77,27 +77,31 @@ class Notifier:
             root.publish(mod)
         return result
 
+    def _mod(self, action: ModAction, **fields: Any) -> dict:
+        # the key order is the wire order: action, path, then the fields
+        return {"action": action.value, "path": self._path, **fields}
+
     def append(self, x: Any) -> None:
         """Append to a list."""
-        self._change({"action": "append", "path": self._path, "x": x},
+        self._change(self._mod(ModAction.append, x=x),
                      lambda: self._backing_struct.append(x))
 
     def insert(self, i: int, x: Any) -> None:
         """Insert into a list."""
-        self._change({"action": "insert", "path": self._path, "i": i, "x": x},
+        self._change(self._mod(ModAction.insert, i=i, x=x),
                      lambda: self._backing_struct.insert(i, x))
 
     def pop(self, i: int = -1) -> Any:
         """Remove and return an element of a list (no longer tracked)."""
-        return self._change({"action": "pop", "path": self._path, "i": i},
+        return self._change(self._mod(ModAction.pop, i=i),
                             lambda: self._backing_struct.pop(i))
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._change({"action": "setitem", "path": self._path, "key": key, "value": value},
+        self._change(self._mod(ModAction.setitem, key=key, value=value),
                      lambda: self._backing_struct.__setitem__(key, value))
 
     def __delitem__(self, key: Any) -> None:
-        self._change({"action": "delitem", "path": self._path, "key": key},
+        self._change(self._mod(ModAction.delitem, key=key),
                      lambda: self._backing_struct.__delitem__(key))
 
     def __getitem__(self, key: Any) -> Notifier:
@@ -113,6 +117,25 @@ def _follow(target: Any, path) -> Any:
     return target
 
 
+def _set(target: Any, mod: dict) -> None:
+    target[mod["key"]] = mod["value"]
+
+
+def _delete(target: Any, mod: dict) -> None:
+    del target[mod["key"]]
+
+
+# How each action changes the container at the mod's path (an init mod
+# replaces the whole structure instead, which only its owner can do).
+_APPLY: dict[ModAction, Callable[[Any, dict], Any]] = {
+    ModAction.append: lambda target, mod: target.append(mod["x"]),
+    ModAction.insert: lambda target, mod: target.insert(mod["i"], mod["x"]),
+    ModAction.pop: lambda target, mod: target.pop(mod["i"]),
+    ModAction.setitem: _set,
+    ModAction.delitem: _delete,
+}
+
+
 def process_mod(target: Any, mod: dict) -> None:
     """Apply ``mod`` to ``target`` (a structure or a Notifier), mutating it.
 
@@ -121,24 +144,13 @@ def process_mod(target: Any, mod: dict) -> None:
     structure raises for a bad path, index or key.
     """
     action = mod["action"]
-    if action == "init":
-        raise ValueError("an init mod replaces the structure; use mod['struct']")
-    if action not in _APPLIED:
-        raise ValueError(f"unknown mod action {action!r}")
-    target = _follow(target, mod["path"])
-    if action == "append":
-        target.append(mod["x"])
-    elif action == "insert":
-        target.insert(mod["i"], mod["x"])
-    elif action == "pop":
-        target.pop(mod["i"])
-    elif action == "setitem":
-        target[mod["key"]] = mod["value"]
-    else:
-        del target[mod["key"]]
-
-
-_APPLIED = frozenset({"append", "insert", "pop", "setitem", "delitem"})
+    try:
+        apply = _APPLY[action]  # ModAction members hash and compare as their strings
+    except (KeyError, TypeError):
+        if action == ModAction.init:
+            raise ValueError("an init mod replaces the structure; use mod['struct']") from None
+        raise ValueError(f"unknown mod action {action!r:.60}") from None
+    apply(_follow(target, mod["path"]), mod)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -7,7 +7,13 @@ import asyncio
 import logging
 
 from sipyco import pyon
-from sipyco._streams import LineTooLong, read_line
+from sipyco._bounds import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_BACKLOG_BYTES,
+    HANDSHAKE_LINE_LIMIT,
+    check_timeout,
+)
+from sipyco._streams import StreamLines, discard_until_closed
 from sipyco.asyncio_tools import AsyncioServer, peer_name
 
 from .mods import Notifier
@@ -17,7 +23,6 @@ __all__ = ["Publisher", "HELLO"]
 logger = logging.getLogger("sipyco.sync_struct")
 
 HELLO = b"ARTIQ sync_struct\n"
-_HANDSHAKE_LINE_LIMIT = 1 << 16
 
 
 class _Subscription:
@@ -65,12 +70,14 @@ class Publisher(AsyncioServer):
     """
 
     def __init__(self, notifiers: dict[str, Notifier], *, pyon_version: int = 1,
-                 max_backlog_bytes: int = 64 << 20, handshake_timeout: float = 30.0):
+                 max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES,
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT):
         if pyon_version not in (1, 2):
             raise ValueError("pyon_version must be 1 or 2")
         if max_backlog_bytes < 1:
             raise ValueError("max_backlog_bytes must be positive")
-        super().__init__(stream_limit=_HANDSHAKE_LINE_LIMIT)
+        check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
+        super().__init__()
         self._encode_text = pyon.encode if pyon_version == 1 else pyon.encode_v2
         self.max_backlog_bytes = max_backlog_bytes
         self.handshake_timeout = handshake_timeout
@@ -138,13 +145,15 @@ class Publisher(AsyncioServer):
             subs.discard(sub)
 
     async def _handshake(self, reader: asyncio.StreamReader) -> str | None:
-        try:
-            if await read_line(reader, _HANDSHAKE_LINE_LIMIT, resync=False) != HELLO:
-                return None
-            line = await read_line(reader, _HANDSHAKE_LINE_LIMIT, resync=False)
-        except (LineTooLong, asyncio.IncompleteReadError):
+        """The notifier name a subscriber asks for; None to hang up (a wrong
+        banner, an over-long line, an unknown name)."""
+        lines = StreamLines(reader, HANDSHAKE_LINE_LIMIT, hang_up_on_overflow=True)
+        if await lines.next() != HELLO[:-1]:
             return None
-        name = line.decode("utf-8", "replace").rstrip("\r\n")
+        line = await lines.next()
+        if not isinstance(line, bytes):
+            return None
+        name = line.decode("utf-8", "replace").rstrip("\r")
         if name not in self._notifiers:
             logger.info("a subscriber asked for unknown notifier %r", name[:80])
             return None
@@ -152,10 +161,8 @@ class Publisher(AsyncioServer):
 
 
 async def _until_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    # Subscribers send nothing after the handshake; anything they do send is
-    # read and dropped, so it cannot pile up.  End of stream may only mean
-    # the subscriber shut down its sending side, so keep publishing to it
-    # until the connection itself is closed (a failed write, or an abort).
-    while await reader.read(1 << 16):
-        pass
+    # Subscribers send nothing after the handshake.  End of stream may only
+    # mean the subscriber shut down its sending side, so keep publishing to
+    # it until the connection itself is closed (a failed write, or an abort).
+    await discard_until_closed(reader)
     await writer.wait_closed()

@@ -8,24 +8,29 @@ from collections.abc import Callable
 from typing import Any
 
 from sipyco import pyon
-from sipyco._streams import LineTooLong, read_line, set_buffer_limit
+from sipyco._bounds import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    check_message_size,
+    check_timeout,
+)
+from sipyco._framing import LineBuffer, LineTooLong
+from sipyco._streams import READ_CHUNK
 from sipyco.errors import (
     ConnectionClosed,
     DecodeError,
+    HandshakeTimeout,
     MessageTooLarge,
     ProtocolViolation,
     ServerUnreachable,
 )
 
-from .mods import process_mod
+from .mods import ModAction, process_mod
 from .publisher import HELLO
 
-__all__ = ["Subscriber", "DEFAULT_MAX_MESSAGE_SIZE"]
+__all__ = ["Subscriber"]
 
 logger = logging.getLogger("sipyco.sync_struct")
-
-DEFAULT_MAX_MESSAGE_SIZE = 1 << 30
-_CHUNK = 1 << 18
 
 
 class Subscriber:
@@ -39,12 +44,19 @@ class Subscriber:
     exactly once when the connection ends for any reason other than
     :meth:`close`.  Mods written as PYON v1 (sipyco 1.8 publishers) and v2
     (1.10 publishers) are both read.
+
+    Limits: a mod (the initial structure included) may be at most
+    ``max_message_size`` bytes; a longer one ends the subscription.
+    :meth:`connect` gives up when the publisher leaves the connection silent
+    for ``handshake_timeout`` seconds before the initial structure has
+    arrived.
     """
 
     def __init__(self, notifier_name: str, target_builder: Callable[[Any], Any],
                  notify_cb: Callable | list[Callable] | None = None,
                  disconnect_cb: Callable[[], None] | None = None, *,
-                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT):
         if not notifier_name or any(c in notifier_name for c in "\r\n"):
             raise ValueError(f"invalid notifier name {notifier_name!r}")
         self.notifier_name = notifier_name
@@ -55,10 +67,13 @@ class Subscriber:
             notify_cb = [notify_cb]
         self.notify_cbs = notify_cb
         self.disconnect_cb = disconnect_cb
-        self.max_message_size = max_message_size
+        self.max_message_size = check_message_size(max_message_size)
+        self.handshake_timeout = check_timeout(handshake_timeout, "handshake_timeout",
+                                               allow_none=False)
         self.target: Any = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._lines: LineBuffer | None = None
         self._receive_task: asyncio.Task | None = None
         self._closing = False
 
@@ -66,39 +81,31 @@ class Subscriber:
                       before_receive_cb: Callable[[], None] | None = None) -> None:
         """Connect, wait for the initial structure and start following mods.
 
-        Raises ServerUnreachable when nobody listens and ConnectionClosed when
+        Raises ServerUnreachable when nobody listens, ConnectionClosed when
         the publisher hangs up instead of sending the structure (most often:
-        it has no notifier of that name).
+        it has no notifier of that name), HandshakeTimeout when it stays
+        silent, MessageTooLarge for a structure over ``max_message_size``
+        and ProtocolViolation for one that cannot be read.
         """
+        limit = self.handshake_timeout
+        what = f"subscribing to notifier {self.notifier_name!r} at {host}:{port}"
         try:
-            self._reader, self._writer = await asyncio.open_connection(
-                host, port, limit=self.max_message_size + 1)
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), limit)
+        except asyncio.TimeoutError:
+            raise HandshakeTimeout(what, limit) from None
         except OSError as exc:
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
         self._closing = False
+        self._lines = LineBuffer(self.max_message_size)
         try:
             self._writer.write(HELLO + self.notifier_name.encode("utf-8") + b"\n")
             if before_receive_cb is not None:
                 before_receive_cb()
-            set_buffer_limit(self._reader, self.max_message_size + 1)
-            try:
-                line = await read_line(self._reader, self.max_message_size + 1, resync=False)
-            except LineTooLong:
-                raise MessageTooLarge(
-                    f"the initial structure exceeds max_message_size={self.max_message_size}",
-                    self.max_message_size, self.max_message_size + 1) from None
-            except (asyncio.IncompleteReadError, OSError) as exc:
-                raise ConnectionClosed(f"connection lost before the initial structure: "
-                                       f"{exc!r}") from None
-            if not line:
-                raise ConnectionClosed(
-                    f"the publisher at {host}:{port} closed the connection instead of "
-                    f"sending notifier {self.notifier_name!r} (does it have one by that name?)")
-            try:
-                mod = pyon.decode(line)
-            except DecodeError as exc:
-                raise ProtocolViolation(f"undecodable initial structure: {exc}") from None
-            if not isinstance(mod, dict) or mod.get("action") != "init" or "struct" not in mod:
+            line = await self._first_line(what, f"{host}:{port}")
+            mod = self._decode(line)
+            if not isinstance(mod, dict) or mod.get("action") != ModAction.init \
+                    or "struct" not in mod:
                 raise ProtocolViolation("the publisher did not start with an init message")
             self.target = self.target_builder(mod["struct"])
             self._notify(mod)
@@ -106,6 +113,40 @@ class Subscriber:
             self._shutdown()
             raise
         self._receive_task = asyncio.ensure_future(self._receive())
+
+    async def _first_line(self, what: str, where: str) -> bytes:
+        lines = self._lines
+        while True:
+            line = lines.next_line()
+            if isinstance(line, bytes):
+                return line
+            if line is not None or lines.overflow:
+                size = line.size if line is not None else lines.overflow
+                raise MessageTooLarge("the initial structure", size, self.max_message_size,
+                                      at_least=line is None)
+            try:
+                data = await asyncio.wait_for(self._reader.read(READ_CHUNK),
+                                              self.handshake_timeout)
+            except asyncio.TimeoutError:
+                raise HandshakeTimeout(what, self.handshake_timeout) from None
+            except OSError as exc:
+                raise ConnectionClosed(f"connection lost before the initial structure: "
+                                       f"{exc!r}") from None
+            if not data:
+                if lines.buffered:
+                    raise ConnectionClosed("the publisher closed the connection in the "
+                                           "middle of the initial structure")
+                raise ConnectionClosed(
+                    f"the publisher at {where} closed the connection instead of "
+                    f"sending notifier {self.notifier_name!r} (does it have one by that name?)")
+            lines.feed(data)
+
+    @staticmethod
+    def _decode(line: bytes) -> Any:
+        try:
+            return pyon.decode(line)
+        except DecodeError as exc:
+            raise ProtocolViolation(f"undecodable mod: {exc}") from None
 
     async def close(self) -> None:
         """Disconnect (``disconnect_cb`` is not called)."""
@@ -131,19 +172,13 @@ class Subscriber:
     async def _receive(self) -> None:
         reason = "the publisher closed the connection"
         try:
-            async for mod in self._mods():
-                try:
-                    process_mod(self.target, mod)
-                except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-                    # the copy can no longer be trusted to match the publisher's
-                    reason = f"a mod could not be applied: {exc!r}"
-                    logger.error("subscriber of %r: %s", self.notifier_name, reason)
-                    break
-                self._notify(mod)
-        except _Stop as stop:
-            reason = stop.reason
+            await self._follow()
+        except (ProtocolViolation, MessageTooLarge) as exc:
+            reason = str(exc)
             logger.error("subscriber of %r: %s", self.notifier_name, reason)
-        except (asyncio.IncompleteReadError, OSError) as exc:
+        except ConnectionClosed as exc:
+            reason = str(exc)
+        except OSError as exc:
             reason = f"connection lost: {exc!r}"
         finally:
             if not self._closing:
@@ -155,51 +190,33 @@ class Subscriber:
                     except Exception:
                         logger.exception("disconnect callback failed")
 
-    async def _mods(self):
-        """Decoded mods, read in large chunks: a burst of small mods costs one
-        wake-up, not one per line."""
+    async def _follow(self) -> None:
+        """Apply mods until the stream ends.  Reads in large chunks: a burst
+        of small mods costs one wake-up, not one per line."""
         reader = self._reader
+        lines = self._lines
         limit = self.max_message_size
-        decode = pyon.decode
-        pending: list[bytes] = []  # the start of a line still being received
-        pending_size = 0
+        decode = self._decode
         while True:
-            data = await reader.read(_CHUNK)
-            if not data:
-                if pending:
-                    raise _Stop("the connection ended in the middle of a mod")
-                return
-            if b"\n" not in data:
-                pending.append(data)
-                pending_size += len(data)
-                if pending_size > limit:
-                    raise _Stop(f"a mod exceeds max_message_size={limit}")
+            line = lines.next_line()
+            if line is None:
+                if lines.overflow:
+                    raise MessageTooLarge("a mod", lines.overflow, limit, at_least=True)
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    if lines.buffered:
+                        raise ProtocolViolation("the connection ended in the middle of a mod")
+                    return
+                lines.feed(data)
                 continue
-            if pending:
-                pending.append(data)
-                data = b"".join(pending)
-                pending.clear()
-                pending_size = 0
-            lines = data.split(b"\n")
-            rest = lines.pop()
-            if rest:
-                pending.append(rest)
-                pending_size = len(rest)
-            for line in lines:
-                if len(line) > limit:
-                    raise _Stop(f"a mod of {len(line)} bytes exceeds max_message_size={limit}")
-                try:
-                    mod = decode(line)
-                except DecodeError as exc:
-                    raise _Stop(f"undecodable mod: {exc}") from None
-                if not isinstance(mod, dict) or "action" not in mod:
-                    raise _Stop("a mod that is not a dict with an action")
-                yield mod
-
-
-class _Stop(Exception):
-    """Internal: the stream of mods cannot be followed any further."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+            if isinstance(line, LineTooLong):
+                raise MessageTooLarge("a mod", line.size, limit)
+            mod = decode(line)
+            if not isinstance(mod, dict) or "action" not in mod:
+                raise ProtocolViolation("a mod that is not a dict with an action")
+            try:
+                process_mod(self.target, mod)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                # the copy can no longer be trusted to match the publisher's
+                raise ProtocolViolation(f"a mod could not be applied: {exc!r}") from None
+            self._notify(mod)

@@ -1,0 +1,45 @@
+"""The limits every SiPyCo peer applies, defined once.
+
+Every peer takes the same parameter names (``max_message_size``,
+``handshake_timeout``) with these defaults, and every error that reports a
+limit names the parameter and its value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE", "DEFAULT_LOG_MESSAGE_SIZE", "HANDSHAKE_LINE_LIMIT",
+    "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_MAX_BACKLOG_BYTES",
+    "check_message_size", "check_timeout",
+]
+
+#: Longest message (one line, newline excluded) pc_rpc and sync_struct peers
+#: accept, in bytes: 1 GiB, on both ends of every connection.
+DEFAULT_MAX_MESSAGE_SIZE = 1 << 30
+#: Longest line a log server accepts: records are text, not data.
+DEFAULT_LOG_MESSAGE_SIZE = 1 << 20
+#: Longest line of any protocol's opening exchange (banners, target
+#: selection, notifier names, pc_rpc identification): a fixed protocol bound.
+HANDSHAKE_LINE_LIMIT = 1 << 16
+#: Seconds a peer has to complete a protocol's opening exchange.
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+#: Bytes that may wait to be sent to one slow subscriber before it is dropped.
+DEFAULT_MAX_BACKLOG_BYTES = 64 << 20
+
+def check_message_size(value: int, name: str = "max_message_size", *,
+                       minimum: int = 1) -> int:
+    """``value`` if it is a usable message-size limit; ValueError otherwise.
+    (A server needs room for its own error replies: it asks for more.)"""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int of at least {minimum} bytes, not {value!r}")
+    return value
+
+
+def check_timeout(value: float | None, name: str, *, allow_none: bool = True) -> float | None:
+    """``value`` if it is a positive number of seconds (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        allowed = "a positive number of seconds" + (" or None" if allow_none else "")
+        raise ValueError(f"{name} must be {allowed}, not {value!r}")
+    return value

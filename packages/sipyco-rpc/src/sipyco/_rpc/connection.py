@@ -1,0 +1,441 @@
+"""The pc_rpc protocol as two connection objects, without any I/O.
+
+:class:`ClientConnection` and :class:`ServerConnection` are state machines in
+the manner of h11: a driver feeds them the bytes it received
+(``receive_data``), takes the events they produce (``next_event``) and sends
+the bytes their methods return.  Everything the protocol knows lives here:
+the handshake steps, target choice and selection, the method list, the PYON
+codec in force, request and reply messages, the order replies come in, and
+the limits.  This is the one place where a peer's bytes become events or
+:class:`~sipyco.errors.ProtocolViolation` / ``MessageTooLarge``.
+
+The blocking, asyncio and best-effort clients and the asyncio server are
+thin drivers over these objects: they move bytes and apply deadlines.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE, HANDSHAKE_LINE_LIMIT, check_message_size
+from sipyco._framing import LineBuffer, LineTooLong
+from sipyco.errors import (
+    ConnectionClosed,
+    DecodeError,
+    EncodeError,
+    IncompatibleServer,
+    MessageTooLarge,
+    ProtocolViolation,
+)
+
+from . import protocol as p
+
+__all__ = [
+    "NEED_DATA", "Identified", "Selected", "Reply", "ClientConnection",
+    "HelloReceived", "SelectionRequested", "RequestReceived", "ServerConnection",
+]
+
+
+class _NeedData:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: What ``next_event`` returns when it needs more bytes.
+NEED_DATA = _NeedData()
+
+
+class _State(enum.Enum):
+    IDLE = "not started"
+    IDENTIFYING = "waiting for the server's identification"
+    IDENTIFIED = "connected, no target selected"
+    SELECTING = "waiting for the method list"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+# ------------------------------------------------------------- client events ---
+
+@dataclass(frozen=True)
+class Identified:
+    """The server's identification arrived (see :class:`protocol.Identification`)."""
+
+    identification: p.Identification
+
+
+@dataclass(frozen=True)
+class Selected:
+    """Target selection is complete; ``methods`` are the names the server
+    listed (None when it sent no usable list)."""
+
+    target: str
+    methods: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The reply to the oldest outstanding request: ``ok`` and the returned
+    value, or not ``ok`` and the exception to raise (a remote method's
+    RemoteError, or MessageTooLarge for a reply over the client's limit).
+    ``tag`` is what the driver passed when sending the request."""
+
+    ok: bool
+    value: Any
+    tag: Any = None
+
+    def unwrap(self) -> Any:
+        """The value, or raise the exception."""
+        if self.ok:
+            return self.value
+        raise self.value
+
+
+class ClientConnection:
+    """The client side of one pc_rpc connection.
+
+    Steps: :meth:`initiate` (the hello to send), then events: one
+    :class:`Identified`; :meth:`select` (the selection line to send), then
+    one :class:`Selected`; then :meth:`call` / :meth:`method_list_request`
+    (lines to send), each answered, in order, by one :class:`Reply`.
+
+    The caller's mistakes raise at once, before anything is to be sent:
+    ValueError (a bad target name), RuntimeError (no target selected, or
+    selected twice), EncodeError and MessageTooLarge (a request that cannot
+    be sent), ConnectionClosed (after :meth:`close`).  The server's faults are
+    raised by :meth:`next_event` as ProtocolViolation or ConnectionClosed,
+    and close the connection; only an over-long reply leaves it usable (the
+    reply's bytes were read and thrown away, so the stream is still in step).
+    """
+
+    def __init__(self, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
+        self.max_message_size = check_message_size(max_message_size)
+        self._lines = LineBuffer(HANDSHAKE_LINE_LIMIT)
+        self._state = _State.IDLE
+        self._closed_because: str | None = None
+        self._eof = False
+        self.identification: p.Identification | None = None
+        self.target: str | None = None
+        self._requested_target: str | None = None
+        self.methods: frozenset[str] | None = None
+        self.codec: p.WireCodec = p.V1
+        self._outstanding: collections.deque = collections.deque()
+
+    # ---- state
+
+    @property
+    def closed(self) -> bool:
+        return self._state is _State.CLOSED
+
+    @property
+    def closed_because(self) -> str | None:
+        return self._closed_because
+
+    @property
+    def outstanding(self) -> int:
+        """Requests sent and not yet answered."""
+        return len(self._outstanding)
+
+    def close(self, why: str) -> None:
+        """Mark the connection closed (the first reason given is kept)."""
+        if self._state is not _State.CLOSED:
+            self._state = _State.CLOSED
+            self._closed_because = why
+
+    def abandon(self) -> list:
+        """Once closed: the tags of the requests that will never be answered
+        (each returned once)."""
+        if self._state is not _State.CLOSED:
+            raise RuntimeError("the connection is still open")
+        abandoned = list(self._outstanding)
+        self._outstanding.clear()
+        return abandoned
+
+    def _fail(self, exc: Exception) -> Exception:
+        self.close(str(exc))
+        return exc
+
+    # ---- handshake
+
+    def initiate(self) -> bytes:
+        """The hello line to send first."""
+        if self._state is not _State.IDLE:
+            raise RuntimeError("the connection has already started")
+        self._state = _State.IDENTIFYING
+        return p.HELLO
+
+    def resolve_target(self, target_name: Any) -> str | None:
+        """The target name a client asked for, with AutoTarget resolved.
+        IncompatibleServer when AutoTarget finds not exactly one target."""
+        ident = self._identified()
+        if target_name is p.AutoTarget:
+            if len(ident.targets) != 1:
+                raise IncompatibleServer(f"the server has {len(ident.targets)} targets "
+                                         f"{ident.targets}; AutoTarget needs exactly one")
+            return ident.targets[0]
+        return target_name
+
+    def select(self, target_name: str) -> bytes:
+        """The selection line for ``target_name`` (with PYON v2 when the
+        server offers it).  ValueError for a malformed name, RuntimeError when
+        a target is already selected, IncompatibleServer when the server
+        does not offer it."""
+        ident = self._identified()
+        if self._state is not _State.IDENTIFIED:
+            raise RuntimeError(f"target {self.target or self._requested_target!r} "
+                               "is already selected")
+        if not isinstance(target_name, str) or not target_name \
+                or any(c.isspace() for c in target_name):
+            raise ValueError(f"invalid target name {target_name!r}: target names are "
+                             "non-empty strings without whitespace")
+        if target_name not in ident.targets:
+            raise IncompatibleServer(f"the server offers targets {ident.targets}, "
+                                     f"not {target_name!r}")
+        use_v2 = p.FEATURE_PYON_V2 in ident.features
+        self._requested_target = target_name
+        self._pending_codec = p.V2 if use_v2 else p.V1
+        self._state = _State.SELECTING
+        self._lines.limit = self.max_message_size
+        return p.selection_line(target_name, [p.FEATURE_PYON_V2] if use_v2 else [])
+
+    def _identified(self) -> p.Identification:
+        if self.identification is None:
+            self._check_open()
+            raise RuntimeError("the server has not identified itself yet")
+        return self.identification
+
+    # ---- requests
+
+    def _check_open(self) -> None:
+        if self._state is _State.CLOSED:
+            raise ConnectionClosed(f"connection is closed ({self._closed_because})")
+
+    def call(self, name: str, args: tuple = (), kwargs: dict | None = None,
+             tag: Any = None) -> bytes:
+        """The line that calls method ``name``; its Reply will carry ``tag``."""
+        return self._request(p.call_request(name, args, {} if kwargs is None else kwargs), tag)
+
+    def method_list_request(self, tag: Any = None) -> bytes:
+        """The line that asks for the target's method list."""
+        return self._request(p.METHOD_LIST_REQUEST, tag)
+
+    def _request(self, request: dict, tag: Any) -> bytes:
+        self._check_open()
+        if self._state is not _State.READY:
+            raise RuntimeError("no target selected; select one first "
+                               "(select_rpc_target)")
+        line = self.codec.encode(request)  # EncodeError: the caller's value
+        if len(line) - 1 > self.max_message_size:
+            raise MessageTooLarge("request", len(line) - 1, self.max_message_size)
+        self._outstanding.append(tag)
+        return line
+
+    # ---- bytes in, events out
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes; ``b""`` means the server closed its side."""
+        if data:
+            self._lines.feed(data)
+        else:
+            self._eof = True
+
+    def next_event(self) -> Identified | Selected | Reply | _NeedData:
+        """The next event, or NEED_DATA.  Raises the server's faults."""
+        state = self._state
+        if state is _State.CLOSED:
+            raise ConnectionClosed(f"connection is closed ({self._closed_because})")
+        line = self._lines.next_line()
+        if line is None:
+            if self._eof:
+                raise self._fail(ConnectionClosed(self._eof_reason()))
+            if self._lines.overflow and state is _State.IDENTIFYING:
+                raise self._fail(ProtocolViolation(
+                    f"the server's identification is longer than {HANDSHAKE_LINE_LIMIT} "
+                    "bytes (is this a pc_rpc server?)"))
+            return NEED_DATA
+        if state is _State.READY:
+            return self._reply(line)
+        if state is _State.IDENTIFYING:
+            return self._identification(line)
+        if state is _State.SELECTING:
+            return self._method_list(line)
+        raise self._fail(ProtocolViolation(
+            f"the server sent a message while {state.value} (expected nothing)"))
+
+    def _eof_reason(self) -> str:
+        if self._state is _State.IDENTIFYING:
+            return "the server closed the connection before identifying itself"
+        if self._state is _State.SELECTING:
+            return (f"the server closed the connection after target "
+                    f"{self._requested_target!r} was selected")
+        if self._outstanding:
+            return "the server closed the connection before the reply arrived"
+        return "the server closed the connection"
+
+    def _identification(self, line: bytes | LineTooLong) -> Identified:
+        if isinstance(line, LineTooLong):  # (only when fed without taking lines)
+            raise self._fail(ProtocolViolation(
+                f"the server's identification is longer than {HANDSHAKE_LINE_LIMIT} "
+                "bytes (is this a pc_rpc server?)"))
+        try:
+            ident = p.parse_identification(line)
+        except ProtocolViolation as exc:
+            raise self._fail(exc) from None
+        self.identification = ident
+        self._state = _State.IDENTIFIED
+        return Identified(ident)
+
+    def _method_list(self, line: bytes | LineTooLong) -> Selected:
+        if isinstance(line, LineTooLong):
+            raise self._fail(ProtocolViolation(
+                f"the server's method list of {line.size} bytes exceeds this client's "
+                f"max_message_size={self.max_message_size}"))
+        codec = self._pending_codec
+        try:
+            methods = p.parse_method_names(codec.decode(line))
+        except (DecodeError, ProtocolViolation) as exc:
+            raise self._fail(ProtocolViolation(
+                f"the server sent a malformed method list: {exc}")) from None
+        self.codec = codec
+        self.target = self._requested_target
+        self.methods = methods
+        self._state = _State.READY
+        return Selected(self.target, methods)
+
+    def _reply(self, line: bytes | LineTooLong) -> Reply:
+        if not self._outstanding:
+            raise self._fail(ProtocolViolation("the server sent a reply nobody asked for"))
+        if isinstance(line, LineTooLong):
+            return Reply(False, MessageTooLarge("reply", line.size, self.max_message_size,
+                                                whose="this client's"),
+                         self._outstanding.popleft())
+        try:
+            ok, value = p.reply_outcome(self.codec.decode(line))
+        except (DecodeError, ProtocolViolation) as exc:
+            raise self._fail(ProtocolViolation(
+                f"the server sent a malformed reply: {exc}")) from None
+        return Reply(ok, value, self._outstanding.popleft())
+
+
+# ------------------------------------------------------------- server events ---
+
+@dataclass(frozen=True)
+class HelloReceived:
+    """A client greeted the server: send :meth:`ServerConnection.identify`."""
+
+
+@dataclass(frozen=True)
+class SelectionRequested:
+    """The client chose ``target``; accept with :meth:`ServerConnection.accept`."""
+
+    target: str
+    features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequestReceived:
+    """A request to act on: ``request`` is a :class:`protocol.Call` or
+    :class:`protocol.MethodListRequest`, or None when the request was refused
+    (``refusal`` then holds the failed reply to send)."""
+
+    request: p.Call | p.MethodListRequest | None
+    refusal: dict | None = None
+
+
+class HangUp(Exception):
+    """A client broke the handshake: close the connection without a word
+    (what upstream servers do); ``reason`` is for the log."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ServerConnection:
+    """The server side of one pc_rpc connection.
+
+    Events: :class:`HelloReceived`, then :class:`SelectionRequested`, then
+    :class:`RequestReceived` for every request.  A client that breaks the
+    handshake makes :meth:`next_event` raise :class:`HangUp`.  After the
+    handshake nothing a client sends closes the connection: an undecodable,
+    malformed or over-long request becomes a RequestReceived carrying the
+    failed reply to send, so the client learns why and stays in step.
+    """
+
+    def __init__(self, targets, features, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 description: str | None = None):
+        self._targets = targets
+        self._features = list(features)
+        self._description = description
+        self.max_message_size = max_message_size
+        self._lines = LineBuffer(HANDSHAKE_LINE_LIMIT)
+        self._step = 0  # 0: hello, 1: selection, 2: requests
+        self.codec: p.WireCodec = p.V1
+
+    def receive_data(self, data: bytes) -> None:
+        self._lines.feed(data)
+
+    def next_event(self) -> HelloReceived | SelectionRequested | RequestReceived | _NeedData:
+        line = self._lines.next_line()
+        step = self._step
+        if line is None:
+            if step < 2 and self._lines.overflow:
+                raise HangUp(f"a handshake line longer than {HANDSHAKE_LINE_LIMIT} bytes")
+            return NEED_DATA
+        if step == 2:
+            return self._request(line)
+        if isinstance(line, LineTooLong):
+            raise HangUp(f"a handshake line of {line.size} bytes")
+        if step == 0:
+            if line != p.HELLO[:-1]:
+                raise HangUp("it did not greet as a pc_rpc client")
+            self._step = 1
+            return HelloReceived()
+        try:
+            target, features = p.parse_selection(line)
+        except ValueError as exc:
+            raise HangUp(f"a malformed target selection ({exc})") from None
+        if target not in self._targets:
+            raise HangUp(f"it asked for unknown target {target[:80]!r}")
+        if not set(features) <= set(self._features):
+            raise HangUp(f"it asked for unknown features {features!r:.80}")
+        return SelectionRequested(target, tuple(features))
+
+    def identify(self) -> bytes:
+        """The identification line (plain JSON, what 1.8 servers write)."""
+        return p.identification_line(self._targets, self._description, self._features)
+
+    def accept(self, selection: SelectionRequested, method_names) -> bytes:
+        """Settle the codec the client chose and return the method-list line."""
+        self.codec = p.V2 if p.FEATURE_PYON_V2 in selection.features else p.V1
+        self._step = 2
+        self._lines.limit = self.max_message_size
+        return self.codec.encode(set(method_names))
+
+    def _request(self, line: bytes | LineTooLong) -> RequestReceived:
+        if isinstance(line, LineTooLong):
+            return RequestReceived(None, p.failed_reply(MessageTooLarge(
+                "request", line.size, self.max_message_size, whose="the server's")))
+        try:
+            return RequestReceived(p.parse_request(self.codec.decode(line)))
+        except (DecodeError, p.BadRequest) as exc:
+            return RequestReceived(None, p.failed_reply(ValueError(f"malformed request: {exc}")))
+
+    def reply(self, reply: dict) -> bytes:
+        """The line for ``reply`` (see :func:`protocol.ok_reply`,
+        :func:`protocol.failed_reply`); a reply that cannot be sent
+        (unencodable, or over ``max_message_size``) becomes a failed reply
+        saying why."""
+        codec = self.codec
+        try:
+            line = codec.encode(reply)
+        except EncodeError as exc:
+            return codec.encode(p.failed_reply(exc))
+        if len(line) - 1 > self.max_message_size:
+            return codec.encode(p.failed_reply(MessageTooLarge(
+                "reply", len(line) - 1, self.max_message_size, whose="the server's")))
+        return line

@@ -1,0 +1,66 @@
+"""What every pc_rpc client kind shows its user, over a ClientConnection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sipyco._bounds import DEFAULT_HANDSHAKE_TIMEOUT, check_timeout
+from sipyco.errors import ConnectionClosed
+
+from .connection import ClientConnection
+
+__all__ = ["ClientFacade", "handshake_deadline"]
+
+
+def handshake_deadline(handshake_timeout: float | None, timeout: float | None) -> float:
+    """The handshake's time bound: as given, else ``timeout``, else the default."""
+    check_timeout(timeout, "timeout")
+    check_timeout(handshake_timeout, "handshake_timeout")
+    if handshake_timeout is not None:
+        return handshake_timeout
+    return DEFAULT_HANDSHAKE_TIMEOUT if timeout is None else timeout
+
+
+class ClientFacade:
+    """The methods :class:`~sipyco.pc_rpc.Client` and
+    :class:`~sipyco.pc_rpc.AsyncioClient` share; drivers supply ``_conn``,
+    ``_local_host`` and ``_remote_method(name)``.
+
+    Attribute names starting with ``_`` never reach the server (servers do
+    not let them be called), so the drivers' own attributes use them.
+    """
+
+    _conn: ClientConnection | None = None
+    _local_host: str | None = None
+
+    def _connection(self) -> ClientConnection:
+        conn = self._conn
+        if conn is None:
+            raise ConnectionClosed("not connected")
+        return conn
+
+    def get_selected_target(self) -> str | None:
+        """The selected target's name, or None."""
+        return None if self._conn is None else self._conn.target
+
+    def get_rpc_id(self) -> tuple[list[str], str | None]:
+        """``(target_names, description)`` as the server announced them."""
+        ident = self._connection().identification
+        if ident is None:
+            raise ConnectionClosed("not connected")
+        return list(ident.targets), ident.description
+
+    def get_local_host(self) -> str:
+        """The address of this end of the connection (as the server sees it)."""
+        conn = self._connection()
+        if conn.closed:
+            raise ConnectionClosed(f"connection is closed ({conn.closed_because})")
+        return self._local_host
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._remote_method(name)
+
+    def _remote_method(self, name: str) -> Any:
+        raise NotImplementedError
