@@ -518,3 +518,30 @@ async def test_a_subscriber_that_vanishes_is_forgotten(publish, subscribe, raw_s
         n["x"] = i
     n["sentinel"] = "done"
     await eventually(done(good))
+
+
+@pytest.mark.asyncio
+async def test_a_silent_publisher_makes_connect_fail_within_handshake_timeout():
+    """A publisher that accepts and never sends the initial structure: connect
+    gives up after handshake_timeout with an error naming it."""
+    from support.net import within
+    from support.peers import ScriptedServer
+
+    from sipyco.errors import HandshakeTimeout
+
+    def silent(peer):
+        assert peer.line() == HELLO
+        assert peer.line() == b"s\n"
+        peer.until_closed()
+
+    with ScriptedServer(silent) as server:
+        sub = Subscriber("s", lambda s: s, handshake_timeout=0.3)
+        try:
+            with pytest.raises(HandshakeTimeout, match=r"handshake_timeout=0\.3 s"):
+                await within(sub.connect("127.0.0.1", server.port))
+        finally:
+            await sub.close()
+
+
+def test_subscriber_handshake_timeout_has_a_finite_default():
+    assert 0 < Subscriber("s", lambda s: s).handshake_timeout < float("inf")
