@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE", "DEFAULT_LOG_MESSAGE_SIZE", "HANDSHAKE_LINE_LIMIT",
-    "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_MAX_BACKLOG_BYTES",
+    "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_MAX_BACKLOG_BYTES", "SMALLEST_SERVER_LIMIT",
     "check_message_size", "check_timeout",
 ]
 
@@ -23,6 +23,8 @@ DEFAULT_LOG_MESSAGE_SIZE = 1 << 20
 HANDSHAKE_LINE_LIMIT = 1 << 16
 #: Seconds a peer has to complete a protocol's opening exchange.
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+#: A server's smallest max_message_size: its error replies must fit in it.
+SMALLEST_SERVER_LIMIT = 1024
 #: Bytes that may wait to be sent to one slow subscriber before it is dropped.
 DEFAULT_MAX_BACKLOG_BYTES = 64 << 20
 

@@ -107,17 +107,13 @@ class AsyncioClient(ClientFacade):
             raise error from None
 
     async def _next_event(self):
-        conn = self._conn
-        reader = self._reader
-        while True:
-            event = conn.next_event()
-            if event is not NEED_DATA:
-                return event
+        while (event := self._conn.next_event()) is NEED_DATA:
             try:
-                data = await reader.read(READ_CHUNK)
+                data = await self._reader.read(READ_CHUNK)
             except OSError as exc:
                 raise ConnectionClosed(f"connection failed: {exc}") from exc
-            conn.receive_data(data)
+            self._conn.receive_data(data)
+        return event
 
     async def select_rpc_target(self, target_name: str) -> None:
         """Select a target by name (once, after ``connect_rpc(..., None)``)."""

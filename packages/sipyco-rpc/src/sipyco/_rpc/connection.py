@@ -20,7 +20,12 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE, HANDSHAKE_LINE_LIMIT, check_message_size
+from sipyco._bounds import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    HANDSHAKE_LINE_LIMIT,
+    SMALLEST_SERVER_LIMIT,
+    check_message_size,
+)
 from sipyco._framing import LineBuffer, LineTooLong
 from sipyco.errors import (
     ConnectionClosed,
@@ -35,7 +40,7 @@ from . import protocol as p
 
 __all__ = [
     "NEED_DATA", "Identified", "Selected", "Reply", "ClientConnection",
-    "HelloReceived", "SelectionRequested", "RequestReceived", "ServerConnection",
+    "HelloReceived", "SelectionRequested", "RequestReceived", "HangUp", "ServerConnection",
 ]
 
 
@@ -184,6 +189,7 @@ class ClientConnection:
         server offers it).  ValueError for a malformed name, RuntimeError when
         a target is already selected, IncompatibleServer when the server
         does not offer it."""
+        self._check_open()
         ident = self._identified()
         if self._state is not _State.IDENTIFIED:
             raise RuntimeError(f"target {self.target or self._requested_target!r} "
@@ -355,6 +361,10 @@ class HangUp(Exception):
         self.reason = reason
 
 
+# The server's steps.
+_HELLO, _SELECTION, _ACCEPTING, _REQUESTS = "hello", "selection", "accepting", "requests"
+
+
 class ServerConnection:
     """The server side of one pc_rpc connection.
 
@@ -368,32 +378,35 @@ class ServerConnection:
 
     def __init__(self, targets, features, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  description: str | None = None):
+        check_message_size(max_message_size, minimum=SMALLEST_SERVER_LIMIT)
         self._targets = targets
         self._features = list(features)
         self._description = description
         self.max_message_size = max_message_size
         self._lines = LineBuffer(HANDSHAKE_LINE_LIMIT)
-        self._step = 0  # 0: hello, 1: selection, 2: requests
+        self._step = _HELLO
         self.codec: p.WireCodec = p.V1
 
     def receive_data(self, data: bytes) -> None:
         self._lines.feed(data)
 
     def next_event(self) -> HelloReceived | SelectionRequested | RequestReceived | _NeedData:
-        line = self._lines.next_line()
         step = self._step
+        if step is _ACCEPTING:  # what follows the selection waits for accept()
+            return NEED_DATA
+        line = self._lines.next_line()
         if line is None:
-            if step < 2 and self._lines.overflow:
+            if step is not _REQUESTS and self._lines.overflow:
                 raise HangUp(f"a handshake line longer than {HANDSHAKE_LINE_LIMIT} bytes")
             return NEED_DATA
-        if step == 2:
+        if step is _REQUESTS:
             return self._request(line)
         if isinstance(line, LineTooLong):
             raise HangUp(f"a handshake line of {line.size} bytes")
-        if step == 0:
+        if step is _HELLO:
             if line != p.HELLO[:-1]:
                 raise HangUp("it did not greet as a pc_rpc client")
-            self._step = 1
+            self._step = _SELECTION
             return HelloReceived()
         try:
             target, features = p.parse_selection(line)
@@ -403,6 +416,7 @@ class ServerConnection:
             raise HangUp(f"it asked for unknown target {target[:80]!r}")
         if not set(features) <= set(self._features):
             raise HangUp(f"it asked for unknown features {features!r:.80}")
+        self._step = _ACCEPTING
         return SelectionRequested(target, tuple(features))
 
     def identify(self) -> bytes:
@@ -412,7 +426,7 @@ class ServerConnection:
     def accept(self, selection: SelectionRequested, method_names) -> bytes:
         """Settle the codec the client chose and return the method-list line."""
         self.codec = p.V2 if p.FEATURE_PYON_V2 in selection.features else p.V1
-        self._step = 2
+        self._step = _REQUESTS
         self._lines.limit = self.max_message_size
         return self.codec.encode(set(method_names))
 
@@ -430,12 +444,23 @@ class ServerConnection:
         :func:`protocol.failed_reply`); a reply that cannot be sent
         (unencodable, or over ``max_message_size``) becomes a failed reply
         saying why."""
-        codec = self.codec
         try:
-            line = codec.encode(reply)
+            line = self.codec.encode(reply)
         except EncodeError as exc:
-            return codec.encode(p.failed_reply(exc))
+            return self._failure(exc)
         if len(line) - 1 > self.max_message_size:
-            return codec.encode(p.failed_reply(MessageTooLarge(
-                "reply", len(line) - 1, self.max_message_size, whose="the server's")))
+            return self._failure(MessageTooLarge(
+                "reply", len(line) - 1, self.max_message_size, whose="the server's"))
+        return line
+
+    def _failure(self, exc: Exception) -> bytes:
+        """A failed reply that fits within ``max_message_size``: without the
+        traceback, and with the message cut short, if need be."""
+        reply = p.failed_reply(exc)
+        line = self.codec.encode(reply)
+        if len(line) - 1 > self.max_message_size:
+            payload = reply["exception"]
+            payload["traceback"] = []
+            payload["message"] = payload["message"][:self.max_message_size // 2]
+            line = self.codec.encode(reply)
         return line

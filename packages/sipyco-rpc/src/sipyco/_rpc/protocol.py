@@ -20,6 +20,7 @@ from sipyco.errors import (
     DecodeError,
     GenericRemoteException,
     ProtocolViolation,
+    SipycoError,
     remote_error,
 )
 
@@ -188,20 +189,30 @@ def ok_reply(value: Any) -> dict:
     return {"status": "ok", "ret": value}
 
 
+def _builtin_class(cls: type) -> type | None:
+    """The builtin class an exception travels as: its own class if builtin;
+    for SiPyCo's own errors (a remote one passed on included), the builtin
+    they also derive from; else None."""
+    if getattr(builtins, cls.__name__, None) is cls:
+        return cls
+    if issubclass(cls, SipycoError):
+        for base in cls.__mro__:
+            if getattr(builtins, base.__name__, None) is base \
+                    and base not in (Exception, BaseException):
+                return base
+    return None
+
+
 def exception_payload(exc: BaseException) -> dict:
     """How an exception raised by a target travels: builtin classes by name,
     anything else as GenericRemoteException with ``module.Class: text``."""
     cls = type(exc)
     tb = traceback.format_exception(cls, exc, exc.__traceback__)
-    if cls.__module__ == "builtins" and getattr(builtins, cls.__name__, None) is cls:
-        return {"class": cls.__name__, "message": str(exc), "traceback": tb}
     if isinstance(exc, GenericRemoteException):  # passed on from another server
         return {"class": "GenericRemoteException", "message": str(exc), "traceback": tb}
-    if cls.__module__ == "sipyco.errors":
-        # our own refusals travel as the builtin class they also are
-        for base in cls.__mro__:
-            if base.__module__ == "builtins" and base not in (Exception, BaseException):
-                return {"class": base.__name__, "message": str(exc), "traceback": tb}
+    builtin = _builtin_class(cls)
+    if builtin is not None:
+        return {"class": builtin.__name__, "message": str(exc), "traceback": tb}
     message = "".join(traceback.format_exception_only(cls, exc)).rstrip("\n")
     return {"class": "GenericRemoteException", "message": message, "traceback": tb}
 

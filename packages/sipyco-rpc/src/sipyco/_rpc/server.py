@@ -11,6 +11,7 @@ from typing import Any
 from sipyco._bounds import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_MESSAGE_SIZE,
+    SMALLEST_SERVER_LIMIT,
     check_message_size,
     check_timeout,
 )
@@ -57,7 +58,7 @@ class Server(AsyncioServer):
             if not isinstance(name, str) or not name or any(c.isspace() for c in name):
                 raise ValueError(f"invalid target name {name!r}: names are non-empty "
                                  "strings without whitespace")
-        check_message_size(max_message_size, minimum=1024)
+        check_message_size(max_message_size, minimum=SMALLEST_SERVER_LIMIT)
         check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
         super().__init__()
         self.targets = targets

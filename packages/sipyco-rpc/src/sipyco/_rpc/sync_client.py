@@ -98,30 +98,26 @@ class Client(ClientFacade):
 
     # ---- moving bytes
 
+    def _time_left(self, deadline: float | None) -> None:
+        """Set the socket's timeout to what is left until ``deadline``."""
+        if deadline is None:
+            if self._sock.gettimeout() is not None:
+                self._sock.settimeout(None)
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        self._sock.settimeout(remaining)
+
     def _send(self, data: bytes, deadline: float | None) -> None:
-        sock = self._sock
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            sock.settimeout(remaining)
-        else:
-            sock.settimeout(None)
-        sock.sendall(data)
+        self._time_left(deadline)
+        self._sock.sendall(data)
 
     def _next_event(self, deadline: float | None):
-        conn = self._conn
-        sock = self._sock
-        while True:
-            event = conn.next_event()
-            if event is not NEED_DATA:
-                return event
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                sock.settimeout(remaining)
-            conn.receive_data(sock.recv(_RECV_SIZE))
+        while (event := self._conn.next_event()) is NEED_DATA:
+            self._time_left(deadline)
+            self._conn.receive_data(self._sock.recv(_RECV_SIZE))
+        return event
 
     def _guard(self, timed_out: Callable[[], TransportError]) -> _Guard:
         return _Guard(self, timed_out)
