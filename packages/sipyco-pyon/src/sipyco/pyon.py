@@ -48,19 +48,13 @@ from ._pyon import decode_v1 as _reader_v1
 from ._pyon import decode_v2 as _reader_v2
 from ._pyon.b64 import ACCELERATED
 from ._pyon.decode_v1 import DEFAULT_MAX_DEPTH
-from ._pyon.decode_v2 import BUILTIN_V2, make_decoder
+from ._pyon.decode_v2 import make_decoder
 from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
 from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
 from ._pyon.locate import explain_failure
 from ._pyon.registry import Registry
-from ._pyon.values import (
-    array_from_wire,
-    fraction_from_wire,
-    ordereddict_from_wire,
-    scalar_from_wire,
-    slice_from_wire,
-)
+from ._pyon.specials import V1_CALLS, V2_CLASSES
 from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [
@@ -69,15 +63,6 @@ __all__ = [
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
     "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED",
 ]
-
-_V1_BUILTINS = {
-    "slice": slice_from_wire,
-    "Fraction": fraction_from_wire,
-    "OrderedDict": ordereddict_from_wire,
-    "nparray": array_from_wire,
-    "npscalar": scalar_from_wire,
-}
-
 
 class Codec:
     """A PYON reader and writer with its own type registry and limits.
@@ -98,16 +83,16 @@ class Codec:
     def _tables(self):
         version = self.registry.version
         if self._built_for != version:
-            custom = self.registry.by_name()
-            v1_calls = dict(_V1_BUILTINS)
-            v2_names = dict(BUILTIN_V2)
-            for name, entry in custom.items():
+            v1_calls = dict(V1_CALLS)
+            v2_classes = dict(V2_CLASSES)
+            for name, entry in self.registry.by_name().items():
                 v1_calls[name] = entry.from_args
-                v2_names[name] = entry.from_args
+                v2_classes[name] = entry.from_args
             self._v1 = build_v1(self.registry, pretty=False)
             self._v2 = build_v2(self.registry)
             self._v1_calls = v1_calls
-            self._json = make_decoder(v2_names)
+            self._v2_classes = v2_classes
+            self._json = make_decoder(v2_classes)
             self._built_for = version
         return self
 

@@ -19,12 +19,13 @@ than by Python's recursion limit.
 from __future__ import annotations
 
 import json.decoder
-import math
 import re
 import unicodedata
 from operator import length_hint
 
 from ..errors import DecodeError
+from .specials import TAKES_VIEWS as _TAKES_VIEWS
+from .specials import V1_CONSTANTS as _CONSTANTS
 from .values import guard_hash_collisions
 
 __all__ = ["decode_v1", "DEFAULT_MAX_DEPTH"]
@@ -70,14 +71,8 @@ _REST_OF_LITERAL = {
     "'": re.compile(r"[^'\\\n]*(?:\\.[^'\\\n]*)*(')?"),
 }
 
-_CONSTANTS = {
-    "null": None, "None": None,
-    "true": True, "True": True,
-    "false": False, "False": False,
-    "inf": math.inf, "nan": math.nan,
-    "infj": complex(0.0, math.inf), "nanj": complex(0.0, math.nan),
-}
-_REAL_NAMES = frozenset({"inf", "nan"})
+# Constants that can be the real part of the "a+bj" form of a complex literal.
+_REAL_NAMES = frozenset(name for name, value in _CONSTANTS.items() if type(value) is float)
 
 _ESCAPES = {
     "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f",
@@ -94,8 +89,8 @@ _ROOT, _LIST, _PAREN, _CALL, _BRACE = 0, 1, 2, 3, 4
 _UNDECIDED, _DICT, _SET = 0, 1, 2
 _OPENERS = {"[": _LIST, "(": _PAREN, "{": _BRACE}
 _NUMBER_START = frozenset("0123456789.-+")
-# Constructors that accept a memoryview where the text has a bytes literal.
-_TAKES_VIEWS = frozenset({"nparray", "npscalar"})
+# _TAKES_VIEWS: constructors that accept a memoryview where the text has a
+# bytes literal (see _tokens_long); everything else gets bytes.
 _NOT_DIGIT = frozenset(".-+")
 _CLOSER_OF = {"]": (_LIST,), ")": (_PAREN, _CALL), "}": (_BRACE,)}
 

@@ -10,17 +10,8 @@ from __future__ import annotations
 import json
 
 from ..errors import DecodeError
-from .b64 import decode_writable
-from .values import (
-    array_from_wire,
-    fraction_from_wire,
-    guard_hash_collisions,
-    ordereddict_from_wire,
-    scalar_from_wire,
-    slice_from_wire,
-)
 
-__all__ = ["make_decoder", "decode_v2", "BUILTIN_V2"]
+__all__ = ["make_decoder", "decode_v2"]
 
 
 class _Refused(Exception):
@@ -38,54 +29,6 @@ class _Refused(Exception):
                 return where
         where = text.find('"__jsonclass__"')
         return where if where >= 0 else None
-
-
-def _one_list(args, what):
-    if len(args) != 1 or not isinstance(args[0], list):
-        raise ValueError(f"{what} takes one list")
-    return args[0]
-
-
-def _pairs_dict(args):
-    pairs = _one_list(args, "dict")
-    for pair in pairs:
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise ValueError("dict items must be [key, value] pairs")
-    guard_hash_collisions([pair[0] for pair in pairs])
-    return dict(pairs)
-
-
-def _set(*args):
-    items = _one_list(args, "set")
-    guard_hash_collisions(items)
-    return set(items)
-
-
-def _complex(re_, im):
-    for part in (re_, im):
-        if type(part) not in (int, float):
-            raise ValueError("complex takes two numbers")
-    return complex(re_, im)
-
-
-def _bytes(data):
-    if not isinstance(data, str):
-        raise ValueError("bytes takes one base64 string")
-    return bytes(decode_writable(data))
-
-
-BUILTIN_V2 = {
-    "tuple": lambda *a: tuple(_one_list(a, "tuple")),
-    "set": _set,
-    "dict": lambda *a: _pairs_dict(a),
-    "complex": _complex,
-    "bytes": _bytes,
-    "slice": slice_from_wire,
-    "Fraction": fraction_from_wire,
-    "OrderedDict": ordereddict_from_wire,
-    "nparray": array_from_wire,
-    "npscalar": scalar_from_wire,
-}
 
 
 def make_decoder(builders: dict) -> json.JSONDecoder:

@@ -1,23 +1,14 @@
 """PYON v1 writer: Python-expression text, identical to upstream sipyco 1.8.
 
-The writer is a set of small per-type functions looked up by exact type in a
-dict.  Anything not in the table raises :class:`Unsupported`; the public
-``encode`` then walks the value again to say where the culprit sits.
+The per-type text functions of v1; :mod:`.writer` assembles them.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from fractions import Fraction
-from json.encoder import encode_basestring_ascii
-
-import numpy
-
-from .b64 import encode_ascii
 from .registry import Registry
-from .values import dtype_to_wire
+from .writer import array_payload, new_writer, scalar_payload
 
-__all__ = ["Unsupported", "build_v1", "EMPTY_SET_V1"]
+__all__ = ["build_v1", "EMPTY_SET_V1"]
 
 # Upstream writes an empty set as "{}", which every reader takes for a dict.
 # "{*()}" is a Python expression for an empty set that upstream's reader also
@@ -34,54 +25,10 @@ def _repr_safe(part) -> bool:
     return t in _REPR_SAFE or (t is str and part.isascii())
 
 
-class Unsupported(Exception):
-    """Internal: a value of a type the writer does not know (or refuses)."""
-
-    def __init__(self, value, reason: str | None = None):
-        super().__init__(reason)
-        self.value = value
-        self.reason = reason
-
-
-def array_payload(x: numpy.ndarray):
-    """``(shape, dtype argument, base64 text)`` for an ndarray; refuses object dtypes."""
-    if x.dtype.hasobject:
-        raise Unsupported(x, "numpy arrays of object dtype cannot be encoded "
-                             "(their buffer holds memory addresses)")
-    shape = x.shape
-    if not x.flags.c_contiguous:
-        x = numpy.ascontiguousarray(x).reshape(shape)
-    if x.ndim and x.dtype.kind not in "Mm":  # numpy exports no buffer for datetimes
-        data = x.data
-    else:
-        data = x.tobytes()
-    return shape, dtype_to_wire(x.dtype), encode_ascii(data)
-
-
-def scalar_payload(x: numpy.generic):
-    if x.dtype.hasobject:
-        raise Unsupported(x, "numpy object scalars cannot be encoded")
-    return dtype_to_wire(x.dtype), encode_ascii(x.tobytes())
-
-
 def build_v1(registry: Registry, pretty: bool):
     """Return an ``encode(x) -> str`` function for PYON v1."""
-    custom = registry.by_type()
+    enc, install = new_writer()
     depth = [0]  # current dict nesting, for pretty indentation
-
-    def fallback(x):
-        if isinstance(x, numpy.generic):
-            if isinstance(x, numpy.bool_):
-                return "true" if x else "false"
-            return enc_npscalar(x)
-        raise Unsupported(x)
-
-    def enc(x):
-        try:
-            f = table[type(x)]
-        except KeyError:
-            return fallback(x)
-        return f(x)
 
     # Containers join over map(enc, ...) so each level of nesting costs two
     # interpreter frames, not three: deep structures stay writable.
@@ -147,37 +94,21 @@ def build_v1(registry: Registry, pretty: bool):
         dtype, data = scalar_payload(x)
         return "npscalar(" + enc(dtype) + ', b"' + data + '")'
 
-    def make_custom(entry):
-        def enc_custom(x):
-            args = entry.to_args(x)
-            return entry.name + "(" + ", ".join([enc(a) for a in args]) + ")"
-        return enc_custom
-
-    table = {
-        type(None): {None: "null"}.__getitem__,
-        bool: {True: "true", False: "false"}.__getitem__,
-        int: int.__repr__,
+    install(1, registry, {
         float: float.__repr__,
         complex: complex.__repr__,
-        str: encode_basestring_ascii,
         bytes: bytes.__repr__,
         tuple: enc_tuple,
         list: enc_list,
         set: enc_set,
         dict: enc_dict_pretty if pretty else enc_dict,
-        slice: enc_slice,
-        Fraction: enc_fraction,
-        OrderedDict: enc_ordereddict,
-        numpy.ndarray: enc_nparray,
-        numpy.bool_: fallback,
-    }
-    for t in (numpy.int8, numpy.int16, numpy.int32, numpy.int64,
-              numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64,
-              numpy.float16, numpy.float32, numpy.float64,
-              numpy.complex64, numpy.complex128):
-        table[t] = enc_npscalar
-    for cls, entry in custom.items():
-        table[cls] = make_custom(entry)
+    }, {
+        "slice": enc_slice,
+        "Fraction": enc_fraction,
+        "OrderedDict": enc_ordereddict,
+        "nparray": enc_nparray,
+        "npscalar": enc_npscalar,
+    }, ("", "(", ", ", ")"))
 
     def encode(x) -> str:
         depth[0] = 0

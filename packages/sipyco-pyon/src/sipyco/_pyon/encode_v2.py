@@ -4,15 +4,11 @@ types JSON lacks, identical to upstream sipyco 1.10's compact output."""
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
-from fractions import Fraction
 from json.encoder import encode_basestring_ascii
 
-import numpy
-
 from .b64 import encode_ascii
-from .encode_v1 import Unsupported, array_payload, scalar_payload
 from .registry import Registry
+from .writer import array_payload, new_writer, scalar_payload
 
 __all__ = ["build_v2", "prettify_v2"]
 
@@ -28,7 +24,7 @@ def _as_lists(value):
 
 def build_v2(registry: Registry):
     """Return an ``encode(x) -> str`` function for compact PYON v2."""
-    custom = registry.by_type()
+    enc, install = new_writer()
     frepr = float.__repr__
 
     def enc_float(x):
@@ -37,25 +33,8 @@ def build_v2(registry: Registry):
             return _SPECIAL_FLOATS[r]
         return r
 
-    def fallback(x):
-        if isinstance(x, numpy.generic):
-            if isinstance(x, numpy.bool_):
-                return "true" if x else "false"
-            return enc_npscalar(x)
-        raise Unsupported(x)
-
-    def enc(x):
-        try:
-            f = table[type(x)]
-        except KeyError:
-            return fallback(x)
-        return f(x)
-
     # Containers join over map(...) so each level of nesting costs as few
     # interpreter frames as possible: deep structures stay writable.
-    def items_list(x):
-        return "[" + ",".join(map(enc, x)) + "]"
-
     def enc_pair(kv):
         return "[" + enc(kv[0]) + "," + enc(kv[1]) + "]"
 
@@ -96,7 +75,7 @@ def build_v2(registry: Registry):
 
     def enc_nparray(x):
         shape, dtype, data = array_payload(x)
-        return "".join((_JC, 'nparray",[', items_list(shape), ",", enc_dtype(dtype),
+        return "".join((_JC, 'nparray",[', enc_list(shape), ",", enc_dtype(dtype),
                         ',"', data, '"]]}'))
 
     def enc_npscalar(x):
@@ -110,36 +89,21 @@ def build_v2(registry: Registry):
             return encode_basestring_ascii(dtype)
         return json.dumps(_as_lists(dtype), separators=(",", ":"))
 
-    def make_custom(entry):
-        def enc_custom(x):
-            return _JC + entry.name + '",[' + ",".join([enc(a) for a in entry.to_args(x)]) + "]]}"
-        return enc_custom
-
-    table = {
-        type(None): {None: "null"}.__getitem__,
-        bool: {True: "true", False: "false"}.__getitem__,
-        int: int.__repr__,
+    install(2, registry, {
         float: enc_float,
-        complex: enc_complex,
-        str: encode_basestring_ascii,
-        bytes: enc_bytes,
-        tuple: enc_tuple,
         list: enc_list,
-        set: enc_set,
-        dict: enc_dict,
-        slice: enc_slice,
-        Fraction: enc_fraction,
-        OrderedDict: enc_ordereddict,
-        numpy.ndarray: enc_nparray,
-        numpy.bool_: fallback,
-    }
-    for t in (numpy.int8, numpy.int16, numpy.int32, numpy.int64,
-              numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64,
-              numpy.float16, numpy.float32, numpy.float64,
-              numpy.complex64, numpy.complex128):
-        table[t] = enc_npscalar
-    for cls, entry in custom.items():
-        table[cls] = make_custom(entry)
+    }, {
+        "tuple": enc_tuple,
+        "set": enc_set,
+        "dict": enc_dict,
+        "complex": enc_complex,
+        "bytes": enc_bytes,
+        "slice": enc_slice,
+        "Fraction": enc_fraction,
+        "OrderedDict": enc_ordereddict,
+        "nparray": enc_nparray,
+        "npscalar": enc_npscalar,
+    }, (_JC, '",[', ",", "]]}"))
     return enc
 
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from json.encoder import encode_basestring_ascii
 
 from ..errors import EncodeError
-from .encode_v1 import Unsupported
+from .writer import Unsupported
 
 __all__ = ["explain_failure"]
 

@@ -7,15 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RESERVED_NAMES", "CustomType", "Registry"]
+from .specials import RESERVED_NAMES
 
-# Names PYON itself gives a meaning to, in v1 (constants and constructors) or
-# v2 (``__jsonclass__`` names).  Application types may not take them.
-RESERVED_NAMES = frozenset({
-    "null", "true", "false", "None", "True", "False", "inf", "nan", "infj", "nanj",
-    "slice", "Fraction", "OrderedDict", "nparray", "npscalar",
-    "tuple", "dict", "complex", "bytes", "set", "list", "str", "int", "float",
-})
+__all__ = ["CustomType", "Registry"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ class Registry:
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
                 or not name.isascii():
             raise ValueError(f"type name {name!r} is not an ASCII Python identifier")
-        if name in RESERVED_NAMES:
+        if name in RESERVED_NAMES:  # PYON's own names (see specials.py)
             raise ValueError(f"type name {name!r} is reserved by PYON")
         taken = self._by_name.get(name)
         if taken is not None and taken.cls is not cls:

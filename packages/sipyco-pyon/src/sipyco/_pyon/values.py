@@ -20,12 +20,17 @@ from .b64 import decode_writable
 
 __all__ = [
     "guard_hash_collisions",
+    "dtype_to_wire",
     "array_from_wire",
     "scalar_from_wire",
     "fraction_from_wire",
     "slice_from_wire",
     "ordereddict_from_wire",
-    "dtype_to_wire",
+    "tuple_from_wire",
+    "set_from_wire",
+    "dict_from_wire",
+    "complex_from_wire",
+    "bytes_from_wire",
 ]
 
 # What ``dtype.str`` looks like for every non-object dtype: byte order, kind,
@@ -192,21 +197,58 @@ def slice_from_wire(*args) -> slice:
 def ordereddict_from_wire(items=()) -> OrderedDict:
     if not isinstance(items, (list, tuple)):
         raise ValueError("OrderedDict takes a list of (key, value) pairs")
-    result = OrderedDict()
-    pairs = list(items)
-    for pair in pairs:
+    for pair in items:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ValueError("OrderedDict items must be (key, value) pairs")
     try:
-        guard_hash_collisions([pair[0] for pair in pairs])
+        guard_hash_collisions([pair[0] for pair in items])
     except TypeError:
         pass  # an unhashable key: reported below
-    for pair in pairs:
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise ValueError("OrderedDict items must be (key, value) pairs")
+    result = OrderedDict()
+    for key, value in items:
         try:
-            result[pair[0]] = pair[1]
+            result[key] = value
         except TypeError:
-            raise ValueError(f"unhashable OrderedDict key of type {type(pair[0]).__name__}") \
+            raise ValueError(f"unhashable OrderedDict key of type {type(key).__name__}") \
                 from None
     return result
+
+
+# The types below have literals in v1, so only v2 names them, as
+# ``{"__jsonclass__": [NAME, ARGS]}``; their arguments are JSON values.
+
+def _one_list(args, what):
+    if len(args) != 1 or not isinstance(args[0], list):
+        raise ValueError(f"{what} takes one list")
+    return args[0]
+
+
+def tuple_from_wire(*args) -> tuple:
+    return tuple(_one_list(args, "tuple"))
+
+
+def set_from_wire(*args) -> set:
+    items = _one_list(args, "set")
+    guard_hash_collisions(items)
+    return set(items)
+
+
+def dict_from_wire(*args) -> dict:
+    pairs = _one_list(args, "dict")
+    for pair in pairs:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError("dict items must be [key, value] pairs")
+    guard_hash_collisions([pair[0] for pair in pairs])
+    return dict(pairs)
+
+
+def complex_from_wire(*args) -> complex:
+    if len(args) != 2 or any(type(part) not in (int, float) for part in args):
+        raise ValueError("complex takes two numbers")
+    return complex(*args)
+
+
+def bytes_from_wire(*args) -> bytes:
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise ValueError("bytes takes one base64 string")
+    return bytes(decode_writable(args[0]))
