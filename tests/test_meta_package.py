@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 MODULES = ["pyon", "pc_rpc", "fire_and_forget", "sync_struct", "logging_tools", "remote_exec",
-           "asyncio_tools", "common_args", "errors", "sipyco_rpctool", "tools", "logs"]
+           "asyncio_tools", "common_args", "errors", "arguments", "sipyco_rpctool", "tools",
+           "logs"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sipyco.errors import GenericRemoteException
+from sipyco.errors import GenericRemoteException, RemoteError
 from sipyco.remote_exec import connect_global_rpc
 
 GETTER = "def get(name):\n    return globals().get(name, 'missing')\n"
@@ -96,7 +96,8 @@ def test_remote_exceptions(shared_controller, clients):
     rx.add_code("def divide(a, b):\n    return a / b\n")
     with pytest.raises(ZeroDivisionError) as info:
         rx.call("divide", 1, 0)
-    assert type(info.value) is ZeroDivisionError
+    assert isinstance(info.value, ZeroDivisionError)
+    assert isinstance(info.value, RemoteError)
     tb = info.value.parent_traceback
     assert isinstance(tb, list) and all(isinstance(line, str) for line in tb)
     assert any("divide" in line for line in tb)

@@ -142,7 +142,7 @@ class HandshakeTimeout(CallTimeout):
 
     def __init__(self, what: str, limit: float):
         self.limit = limit
-        super().__init__(f"{what} did not complete within handshake_timeout={limit:g} s")
+        super().__init__(f"{what} timed out (handshake_timeout={limit:g} s)")
 
 
 class ProtocolViolation(TransportError, ValueError):
