@@ -3,6 +3,8 @@ distribution installed alone in a fresh venv works without its siblings."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
 import pathlib
 import re
@@ -82,3 +84,77 @@ def test_sipyco_pyon_alone_in_a_new_venv(tmp_path, bare_venv):
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "isolated ok"
+
+
+# ---- the tests' own helpers -------------------------------------------------------
+
+TESTS = ROOT / "tests"
+#: Ports and bounded waits exist once, in tests/support/net.py.
+SHARED_HELPERS = {"free_port", "_free_port", "within", "eventually", "wait_until"}
+#: Scripts the tests start as ``python SCRIPT`` and never import: their own
+#: folder is on sys.path there, so a neighbour of theirs would be found.
+SUBPROCESS_SCRIPTS = {"rpc/controller.py", "sync/sync_peer.py", "logging/log_sender.py",
+                      "rexec/echo_server.py", "rexec/rexec_controller.py"}
+
+
+def _test_sources(*skipped_folders: str):
+    """(path relative to tests/, parsed module) of every .py file under
+    tests/, but those in ``skipped_folders`` (top-level folders of tests/)."""
+    for path in sorted(TESTS.rglob("*.py")):
+        rel = path.relative_to(TESTS)
+        if rel.parts[0] not in skipped_folders:
+            yield rel, ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_ports_and_waits_are_defined_only_in_support():
+    # tests/rpctool is checked too: it defines none of these
+    defined = [f"tests/{rel}:{node.lineno}: {node.name}"
+               for rel, tree in _test_sources("support")
+               for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+               and node.name in SHARED_HELPERS]
+    assert defined == [], "import these from support.net instead: " + ", ".join(defined)
+
+
+def _inside_tests(spec) -> bool:
+    places = [spec.origin] if spec.origin else []
+    places += list(spec.submodule_search_locations or [])
+    return any(pathlib.Path(p).resolve().is_relative_to(TESTS) for p in places)
+
+
+def test_test_modules_import_no_neighbours_by_bare_name():
+    """Helpers come from the package ``support`` (tests/ is on the import path,
+    see pytest.ini), never from a module next to the test that only pytest's
+    rootdir insertion makes importable.  Every other import is sipyco, the
+    standard library or an installed distribution.  tests/rpctool is left
+    out: its helper module is still imported that way."""
+    wrong = []
+    for rel, tree in _test_sources("support", "rpctool"):
+        if rel.as_posix() in SUBPROCESS_SCRIPTS:
+            continue
+        folder = TESTS / rel.parent
+        neighbours = {p.stem for p in folder.glob("*.py")}
+        neighbours |= {p.parent.name for p in folder.glob("*/__init__.py")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found = [(alias.name, 0) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                found = [(node.module or "", node.level)]
+            else:
+                continue
+            for module, level in found:
+                name = module.partition(".")[0]
+                where = f"tests/{rel}:{node.lineno}: {'.' * level}{module}"
+                if level:
+                    wrong.append(f"{where} (a relative import)")
+                elif name == "support" or name in sys.stdlib_module_names:
+                    continue
+                elif name in neighbours:
+                    wrong.append(f"{where} (a module next to it)")
+                else:
+                    spec = importlib.util.find_spec(name)
+                    if spec is None:
+                        wrong.append(f"{where} (not found)")
+                    elif _inside_tests(spec):
+                        wrong.append(f"{where} (found in a test folder)")
+    assert wrong == [], "\n".join(wrong)

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from support.net import eventually
 
 from sipyco.asyncio_tools import AsyncioServer, SignalHandler, TaskObject
 
@@ -88,8 +89,7 @@ async def test_task_object():
                 self.cleaned = True
     t = Ticker()
     t.start()
-    while t.ticks < 5:
-        await asyncio.sleep(0)
+    await eventually(lambda: t.ticks >= 5, what="five ticks")
     await t.stop()
     assert t.cleaned and t.task is None
 

@@ -19,7 +19,7 @@ import logging
 
 import pytest
 import pytest_asyncio
-from logtest_helpers import SourcedRecords, not_yet_sourced
+from support.logging_records import SourcedRecords, not_yet_sourced
 
 from sipyco.logging_tools import LogForwarder, Server
 

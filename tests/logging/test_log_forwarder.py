@@ -9,14 +9,10 @@ import socket
 import threading
 
 import pytest
-from logtest_helpers import free_port, wait_until
+from support.logging_records import summary
+from support.net import eventually, free_port
 
 from sipyco.logging_tools import TRACE, LogForwarder, Server, SourceFilter
-
-
-def _summary(records):
-    return [(r.name, r.levelno, r.getMessage(), r.source) for r in records]
-
 
 # ---- forwarder -> server ------------------------------------------------------
 
@@ -29,7 +25,7 @@ async def test_levels_including_trace(sender, log_server, make_forwarder, captur
     for level in levels:
         sender.log(level, "at %d", level)
     got = await captured.wait_for(len(levels), sender.name)
-    assert _summary(got) == [(sender.name, lv, f"at {lv}", "ctl") for lv in levels]
+    assert summary(got) == [(sender.name, lv, f"at {lv}", "ctl") for lv in levels]
     assert got[-1].levelname == "TRACE"
 
 
@@ -57,8 +53,8 @@ async def test_source_filter_levels(sender, log_server, make_forwarder, captured
     sender.warning("passes")
     sender.error("passes too")
     got = await captured.wait_for(2, sender.name)
-    assert _summary(got) == [(sender.name, logging.WARNING, "passes", "ctl"),
-                             (sender.name, logging.ERROR, "passes too", "ctl")]
+    assert summary(got) == [(sender.name, logging.WARNING, "passes", "ctl"),
+                            (sender.name, logging.ERROR, "passes too", "ctl")]
     # nothing else was sent before them, and nothing after
     sender.critical("marker")
     got = await captured.wait_for(3, sender.name)
@@ -80,8 +76,8 @@ async def test_a_record_that_already_has_a_source_keeps_it(log_server, make_forw
     fwd.handle(logging.makeLogRecord({"name": sender.name, "levelno": logging.INFO,
                                       "levelname": "INFO", "msg": "local"}))
     got = await captured.wait_for(2, sender.name)
-    assert _summary(got) == [(sender.name + ".far", logging.DEBUG, "from afar", "far-host"),
-                             (sender.name, logging.INFO, "local", "relay")]
+    assert summary(got) == [(sender.name + ".far", logging.DEBUG, "from afar", "far-host"),
+                            (sender.name, logging.INFO, "local", "relay")]
 
 
 @pytest.mark.asyncio
@@ -96,7 +92,7 @@ async def test_messages_names_and_args(sender, log_server, make_forwarder, captu
     sender.info("ends with a newline\n")
     sender.info("CTL:CRITICAL:forged:header\nOTHER:ERROR<3>:forged:again")
     got = await captured.wait_for(7, sender.name)
-    assert _summary(got) == [
+    assert summary(got) == [
         (sender.name, logging.INFO, "first line\nsecond line\n  third: indented", "ctl"),
         (sender.name + ".sub.deeper", logging.WARNING, "colons: a:b:c and ::", "ctl"),
         (sender.name, logging.ERROR, "x=3 ('y')", "ctl"),
@@ -147,7 +143,7 @@ async def test_records_emitted_before_start_are_sent(sender, log_server, make_fo
     fwd.start()
     got = await captured.wait_for(5, sender.name)
     assert [r.getMessage() for r in got] == [f"early {i}" for i in range(5)]
-    await wait_until(lambda: fwd.queued == 0, "the queue to empty")
+    await eventually(lambda: fwd.queued == 0, what="the queue to empty")
 
 
 @pytest.mark.asyncio
@@ -155,7 +151,7 @@ async def test_emit_from_other_threads(sender, log_server, make_forwarder, captu
     fwd = make_forwarder(log_server.port, sender, source="ctl")
     sender.info("warm-up")
     await captured.wait_for(1, sender.name)
-    await wait_until(lambda: fwd.connected and fwd.queued == 0, "an idle, connected forwarder")
+    await eventually(lambda: fwd.connected and fwd.queued == 0, what="an idle, connected forwarder")
 
     def emit_many(tag):
         for i in range(50):
@@ -234,8 +230,10 @@ class RawReceiver:
         await self.server.wait_closed()
 
     async def wait_for(self, expected: bytes):
-        await wait_until(lambda: len(self.data) >= len(expected),
-                         f"{expected!r}, have {bytes(self.data)!r}")
+        try:
+            await eventually(lambda: len(self.data) >= len(expected), what=f"{expected!r}")
+        except AssertionError:
+            raise AssertionError(f"expected {expected!r}, have {bytes(self.data)!r}") from None
         return bytes(self.data)
 
 
@@ -295,7 +293,7 @@ async def test_server_restarted_on_the_same_port(sender, make_forwarder, capture
         sender.info("before")
         await captured.wait_for(1, sender.name)
         await server.stop()
-        await wait_until(lambda: not fwd.connected, "the forwarder to notice")
+        await eventually(lambda: not fwd.connected, what="the forwarder to notice")
         for i in range(30):
             sender.warning("meanwhile %d", i)
         await asyncio.sleep(0.2)  # reconnection attempts fail meanwhile
@@ -305,7 +303,7 @@ async def test_server_restarted_on_the_same_port(sender, make_forwarder, capture
         got = await captured.wait_for(31, sender.name)
         assert [r.getMessage() for r in got] == ["before"] + [f"meanwhile {i}"
                                                              for i in range(30)]
-        await wait_until(lambda: fwd.queued == 0, "the queue to empty")
+        await eventually(lambda: fwd.queued == 0, what="the queue to empty")
         # and the link works on after the restart
         sender.info("after")
         got = await captured.wait_for(32, sender.name)
@@ -326,8 +324,8 @@ async def test_queue_overflow_drops_the_oldest_and_says_so(sender, make_forwarde
     try:
         got = await captured.wait_for(10, sender.name)
         assert [r.getMessage() for r in got] == [f"record {i}" for i in range(15, 25)]
-        await wait_until(lambda: any("dropped" in r.getMessage() for r in captured.records),
-                         "the dropped-records notice")
+        await eventually(lambda: any("dropped" in r.getMessage() for r in captured.records),
+                         what="the dropped-records notice")
         (notice,) = [r for r in captured.records if "dropped" in r.getMessage()]
         assert "15 log records were dropped" in notice.getMessage()
         assert notice.levelno == logging.WARNING
@@ -387,13 +385,13 @@ async def test_overflow_while_a_batch_is_in_flight_reports_only_lost_records(mak
 
         for i in range(10):
             log(f"big {i} {big}")
-        await wait_until(lambda: fwd.connected, "the connection")
+        await eventually(lambda: fwd.connected, what="the connection")
         await asyncio.sleep(0.2)
         assert fwd.queued == 10  # the batch is written but drain() is still waiting
         for i in range(5):
             log(f"late {i}")
         gate.set()
-        await wait_until(lambda: data.endswith(b"S:INFO:n:late 4\n"), "the last record")
+        await eventually(lambda: data.endswith(b"S:INFO:n:late 4\n"), what="the last record")
         await fwd.stop()
     finally:
         server.close()

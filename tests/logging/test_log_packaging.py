@@ -8,7 +8,7 @@ import asyncio
 import pathlib
 
 import pytest
-from logtest_helpers import check_log_sender_records
+from support.logging_records import check_log_sender_records
 
 HERE = pathlib.Path(__file__).resolve().parent
 

@@ -10,7 +10,7 @@ import pathlib
 import sys
 
 import pytest
-from logtest_helpers import check_log_sender_records
+from support.logging_records import check_log_sender_records, summary
 
 import sipyco._logfmt
 import sipyco.common_args
@@ -18,10 +18,6 @@ import sipyco.logging_tools
 from sipyco.logging_tools import LogParser, multiline_log_config
 
 HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _summary(records):
-    return [(r.name, r.levelno, r.getMessage(), r.source) for r in records]
 
 
 @pytest.fixture
@@ -41,7 +37,7 @@ def test_line_input(captured, names):
     parser.line_input("a plain line: not a record")
     parser.line_input(f"TRACE:{n}:tiny")
     got = [r for r in captured.records if r.name.startswith(n) or r.name == "print"]
-    assert _summary(got) == [
+    assert summary(got) == [
         (n + ".dev", logging.INFO, "hello", "s1"),
         # a multi-line record comes out line by line, each line at its level
         (n + ".dev", logging.WARNING, "first", "s2"),
@@ -59,7 +55,7 @@ def test_line_input_continuation_lines_are_verbatim(captured, names):
     parser.line_input("")
     parser.line_input(f"DEBUG:{n}:after")
     got = [r for r in captured.records if r.name.startswith(n)]
-    assert _summary(got) == [
+    assert summary(got) == [
         (n, logging.ERROR, "boom", "child"),
         (n, logging.ERROR, f"CRITICAL:{n}.forged:looks like a header", "child"),
         (n, logging.ERROR, "", "child"),
@@ -84,7 +80,7 @@ async def test_stream_task(captured, names):
             f"ERROR:{n}:no line end at the end").encode()
     await LogParser(lambda: "ctl").stream_task(_stream(data))
     got = [r for r in captured.records if r.name.startswith(n) or r.name == "print"]
-    assert _summary(got) == [
+    assert summary(got) == [
         (n + ".dev", logging.INFO, "hello", "ctl"),
         (n + ".dev", logging.WARNING, "first", "ctl"),
         (n + ".dev", logging.WARNING, "second", "ctl"),
@@ -148,7 +144,7 @@ async def test_child_process_stderr_through_log_parser(captured, names):
     assert await asyncio.wait_for(proc.wait(), 60) == 0
     got = [r for r in captured.records if r.name.startswith(n)]
     child = n + ".child"
-    assert _summary(got[:3]) == [
+    assert summary(got[:3]) == [
         (child, logging.DEBUG, "debug 1", "child-ctl"),
         (child, logging.WARNING, "two", "child-ctl"),
         (child, logging.WARNING, "lines", "child-ctl"),

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy
 import pytest
-from pyon_testlib import assert_same
+from support.pyon import assert_same
 
 from sipyco import pyon
 from sipyco.errors import EncodeError

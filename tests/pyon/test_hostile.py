@@ -14,7 +14,7 @@ import sys
 import textwrap
 
 import pytest
-from pyon_testlib import HANG_GUARD_SECONDS, run_guarded
+from support.pyon import HANG_GUARD_SECONDS, run_guarded
 
 from sipyco import pyon
 from sipyco.errors import DecodeError, PyonError

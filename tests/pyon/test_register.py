@@ -6,7 +6,7 @@ import json
 
 import numpy
 import pytest
-from pyon_testlib import assert_same
+from support.pyon import assert_same
 
 from sipyco import pyon
 from sipyco.errors import DecodeError, EncodeError

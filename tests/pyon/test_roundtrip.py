@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from pyon_testlib import assert_same
+from support.pyon import assert_same
 
 from sipyco import pyon
 

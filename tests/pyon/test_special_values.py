@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy
 import pytest
-from pyon_testlib import assert_same
+from support.pyon import assert_same
 
 from sipyco import pyon
 from sipyco._pyon import decode_v1 as reader_v1

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy
 import pytest
-from pyon_testlib import assert_same, b64
+from support.pyon import assert_same, b64, case
 
 from sipyco import pyon
 
@@ -22,10 +22,6 @@ if sys.byteorder != "little":  # pragma: no cover - the expected dtype strings s
     pytest.skip("expected texts are written for a little-endian host", allow_module_level=True)
 
 inf, nan = math.inf, math.nan
-
-
-def case(id_, value, text):
-    return pytest.param(value, text, id=id_)
 
 
 def jc(name, args_json):

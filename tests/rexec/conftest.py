@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from rexec_testlib import Process
+from support.rexec import Process
 
 from sipyco.pc_rpc import Client
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import numpy
 import pytest
-from targets import Counter, Echo
+from support.rpc_annotations import Postponed
+from support.rpc_targets import Counter, Echo
 
 from sipyco.errors import GenericRemoteException, IncompatibleServer, RPCError
 from sipyco.pc_rpc import AutoTarget
@@ -68,7 +69,7 @@ def test_other_remote_exceptions_are_generic(connect, echo_port):
     c = connect(echo_port)
     with pytest.raises(GenericRemoteException) as info:
         c.fail_custom()
-    assert str(info.value) == "targets.CustomError: custom trouble"
+    assert str(info.value) == "support.rpc_targets.CustomError: custom trouble"
     assert any("fail_custom" in line for line in info.value.parent_traceback)
     assert isinstance(info.value, RPCError)
 
@@ -112,7 +113,6 @@ def test_method_list(connect, echo_port):
 
 
 def test_method_list_with_postponed_annotations(serve, connect, pyon_version):
-    from future_annotations import Postponed
     port = serve({"p": Postponed()}, advertise_v2=(pyon_version == "v2")).port
     spec, doc = connect(port).get_rpc_method_list()["methods"]["method"]
     assert spec["annotations"] == {"x": "SomeUndefinedType", "y": "list[int] | None",

@@ -7,21 +7,16 @@ import asyncio
 import socket
 
 import pytest
-from targets import Echo
+from support.net import free_port
+from support.rpc_targets import Echo
 
 from sipyco.errors import CallTimeout, ConnectionClosed, RPCTransportError, ServerUnreachable
 from sipyco.pc_rpc import AsyncioClient, Client
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_nobody_listening(connect):
     with pytest.raises(ServerUnreachable) as info:
-        connect(_free_port())
+        connect(free_port())
     assert isinstance(info.value, ConnectionRefusedError)
     assert isinstance(info.value, RPCTransportError)
 

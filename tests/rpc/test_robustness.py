@@ -8,7 +8,7 @@ import socket
 import time
 
 import pytest
-from targets import Echo
+from support.rpc_targets import Echo
 
 from sipyco import pyon
 from sipyco.errors import MessageTooLarge

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 
 import pytest
-from targets import Echo
+from support.peers import ScriptedServer
+from support.rpc_targets import Echo
 
 from sipyco import pyon
 from sipyco.pc_rpc import AsyncioClient, Client
@@ -62,7 +62,7 @@ def test_v2_session_as_sipyco_110_client_sees_it(serve):
         reply = json.loads(f.readline())
         assert reply["status"] == "failed"
         assert reply["exception"]["class"] == "GenericRemoteException"
-        assert reply["exception"]["message"] == "targets.CustomError: custom trouble"
+        assert reply["exception"]["message"] == "support.rpc_targets.CustomError: custom trouble"
 
 
 @pytest.mark.parametrize("selection", [b"nosuch\n", b"echo pyon_v9\n", b"\n"])
@@ -84,50 +84,31 @@ def test_bad_hello_closes_connection(serve):
         assert f.readline() == b""
 
 
-class ScriptedServer:
-    """A hand-written peer behaving like an upstream server: 1.8 (no
-    features) or 1.10 (offers pyon_v2).  It records what the client sent."""
-
-    def __init__(self, features):
-        self.features = features
-        self.received = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        conn, _ = self.sock.accept()
-        with conn, conn.makefile("rwb", buffering=0) as f:
-            self.received.append(f.readline())
-            ident = {"targets": ["dev"], "description": "scripted"}
-            if self.features:
-                ident["features"] = self.features
-            f.write(pyon.encode(ident).encode() + b"\n")
-            selection = f.readline()
-            self.received.append(selection)
-            v2 = selection.split()[1:] == [b"pyon_v2"]
-            enc = pyon.encode_v2 if v2 else pyon.encode
-            f.write(enc({"ping"}).encode() + b"\n")
-            request = f.readline()
-            self.received.append(request)
-            obj = pyon.decode(request.decode())
-            f.write(enc({"status": "ok", "ret": ("pong", obj["args"])}).encode() + b"\n")
-            f.readline()  # wait for the client to hang up
-
-    def close(self):
-        self.sock.close()
-        self.thread.join(10)
+def upstream_server(features):
+    """A script for a ScriptedServer behaving like an upstream server: 1.8
+    (no features) or 1.10 (offers pyon_v2); the peer records what the
+    client sent."""
+    def script(peer):
+        peer.line()
+        ident = {"targets": ["dev"], "description": "scripted"}
+        if features:
+            ident["features"] = features
+        peer.send(pyon.encode(ident).encode() + b"\n")
+        selection = peer.line()
+        v2 = selection.split()[1:] == [b"pyon_v2"]
+        enc = pyon.encode_v2 if v2 else pyon.encode
+        peer.send(enc({"ping"}).encode() + b"\n")
+        obj = pyon.decode(peer.line().decode())
+        peer.send(enc({"status": "ok", "ret": ("pong", obj["args"])}).encode() + b"\n")
+        peer.until_closed()
+    return script
 
 
 @pytest.mark.parametrize("features,expect_v2", [(None, False), (["pyon_v2"], True),
                                                 (["pyon_v2", "later_thing"], True)])
 @pytest.mark.parametrize("kind", ["sync", "asyncio"])
 def test_client_against_scripted_upstream_server(features, expect_v2, kind):
-    srv = ScriptedServer(features)
-    try:
+    with ScriptedServer(upstream_server(features)) as srv:
         if kind == "sync":
             with Client("127.0.0.1", srv.port, timeout=10) as c:
                 assert c.ping(1, (2,)) == ("pong", (1, (2,)))
@@ -140,11 +121,10 @@ def test_client_against_scripted_upstream_server(features, expect_v2, kind):
                 finally:
                     await c.close_rpc()
             assert asyncio.run(go()) == ("pong", (1, (2,)))
-    finally:
-        srv.close()
-    assert srv.received[0] == b"ARTIQ pc_rpc\n"
-    assert srv.received[1] == (b"dev pyon_v2\n" if expect_v2 else b"dev\n")
-    request = srv.received[2].decode()
+    (peer,) = srv.peers
+    assert peer.received[0] == b"ARTIQ pc_rpc\n"
+    assert peer.received[1] == (b"dev pyon_v2\n" if expect_v2 else b"dev\n")
+    request = peer.received[2].decode()
     if expect_v2:
         assert json.loads(request)["action"] == "call"
     else:

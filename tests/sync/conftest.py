@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from sync_testlib import HELLO, RawPublisher, within
+from support.net import within
+from support.sync import HELLO, RawPublisher
 
 from sipyco.sync_struct import Publisher, Subscriber
 

@@ -8,24 +8,14 @@ import logging
 import socket
 
 import pytest
-from sync_testlib import HELLO, Recorder, eventually, free_port, settle, within
+from support.net import eventually, free_port, within
+from support.peers import ScriptedServer
+from support.sync import HELLO, Counter, Recorder, done, settle
 
-from sipyco.errors import ConnectionClosed, ServerUnreachable
+from sipyco.errors import ConnectionClosed, HandshakeTimeout, ServerUnreachable
 from sipyco.sync_struct import Notifier, Subscriber
 
 LOGGER = "sipyco.sync_struct"
-
-
-def done(subscriber, token="done"):
-    return lambda: subscriber.target.get("sentinel") == token
-
-
-class Counter:
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
 
 
 # --- notify_cb that raises -----------------------------------------------------------
@@ -524,10 +514,6 @@ async def test_a_subscriber_that_vanishes_is_forgotten(publish, subscribe, raw_s
 async def test_a_silent_publisher_makes_connect_fail_within_handshake_timeout():
     """A publisher that accepts and never sends the initial structure: connect
     gives up after handshake_timeout with an error naming it."""
-    from support.net import within
-    from support.peers import ScriptedServer
-
-    from sipyco.errors import HandshakeTimeout
 
     def silent(peer):
         assert peer.line() == HELLO

@@ -8,16 +8,9 @@ import random
 
 import numpy
 import pytest
-from sync_testlib import apply_random_change
+from support.sync import apply_random_change, capture
 
 from sipyco.sync_struct import ModAction, Notifier, process_mod, update_from_dict
-
-
-def capture(notifier: Notifier) -> list[dict]:
-    """Every mod the root of ``notifier`` publishes, as it was at that moment."""
-    mods: list[dict] = []
-    notifier.publish = lambda mod: mods.append(copy.deepcopy(mod))
-    return mods
 
 
 def replay(original, mods):

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 import pytest_asyncio
-from sync_testlib import eventually, within
+from support.net import eventually, within
+from support.sync import Counter
 
 from sipyco import pyon
 from sipyco.sync_struct import Notifier
@@ -62,14 +63,6 @@ async def spawn():
         if peer.proc.returncode is None:
             peer.proc.kill()
         await within(peer.proc.wait())
-
-
-class Counter:
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
 
 
 @pytest.mark.parametrize("version", [1, 2])

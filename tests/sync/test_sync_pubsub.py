@@ -9,7 +9,8 @@ import random
 
 import numpy
 import pytest
-from sync_testlib import Recorder, apply_random_change, eventually
+from support.net import eventually
+from support.sync import Recorder, apply_random_change, capture, done
 
 from sipyco import pyon
 from sipyco.errors import EncodeError
@@ -19,16 +20,6 @@ from sipyco.sync_struct import Notifier, Publisher, process_mod
 def initial_state():
     return {"lists": [[], [1], [2, 3]], "dicts": {"a": {}, "b": {"x": 1}}, "n": 0,
             "arr": numpy.arange(4), "t": (1, "two", b"3")}
-
-
-def capture(notifier):
-    mods = []
-    notifier.publish = lambda mod: mods.append(copy.deepcopy(mod))
-    return mods
-
-
-def done(subscriber, token="done"):
-    return lambda: subscriber.target.get("sentinel") == token
 
 
 def assert_equal_state(actual, expected):

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import numpy
 import pytest
-from sync_testlib import HELLO, Recorder, eventually, find_jsonclass, settle, within
+from support.net import eventually, within
+from support.sync import HELLO, Recorder, find_jsonclass, settle
 
 from sipyco.sync_struct import Notifier
 

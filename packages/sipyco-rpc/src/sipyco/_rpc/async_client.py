@@ -97,7 +97,8 @@ class AsyncioClient(ClientFacade):
             raise
 
     async def _handshake_step(self):
-        """The next event of the handshake, within ``handshake_timeout``."""
+        """The next event of the handshake, within ``handshake_timeout``; on
+        any failure the connection is closed."""
         try:
             return await asyncio.wait_for(self._next_event(), self._handshake_timeout)
         except asyncio.TimeoutError:
@@ -105,6 +106,9 @@ class AsyncioClient(ClientFacade):
                                      self._handshake_timeout)
             self._shutdown(str(error))
             raise error from None
+        except BaseException as exc:
+            self._shutdown(f"the handshake failed: {exc!r}")
+            raise
 
     async def _next_event(self):
         while (event := self._conn.next_event()) is NEED_DATA:

@@ -1,45 +1,46 @@
-"""Helpers for the sync_struct tests: bounded polling, hand-written peers
-speaking the wire protocol, and a walk that finds undecoded v2 markers."""
+"""Helpers of the sync_struct tests: hand-written peers speaking the wire
+protocol, recorders of mods and disconnections, and a walk that finds
+undecoded v2 markers.  Bounded waiting is :mod:`support.net`'s."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import socket
 
-__all__ = ["eventually", "within", "RawPublisher", "Recorder", "free_port",
-           "find_jsonclass", "apply_random_change", "HELLO", "LIMIT"]
+from sipyco.sync_struct import Notifier
 
-#: The longest any single wait in these tests may take before it is reported
-#: as a failure.  Not a performance requirement: everything here normally
-#: happens in milliseconds, the limit only turns a hang into a failure.
-LIMIT = 20.0
+__all__ = ["HELLO", "Counter", "RawPublisher", "Recorder", "apply_random_change", "capture",
+           "done", "find_jsonclass", "settle"]
 
 HELLO = b"ARTIQ sync_struct\n"
-
-
-async def eventually(predicate, limit: float = LIMIT, what: str | None = None) -> None:
-    """Poll ``predicate()`` until it is true; fail after ``limit`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"not true within {limit} s: {what or predicate}")
-        await asyncio.sleep(0.005)
-
-
-async def within(awaitable, limit: float = LIMIT):
-    """Await ``awaitable``; fail (instead of hanging) after ``limit`` seconds."""
-    try:
-        return await asyncio.wait_for(awaitable, limit)
-    except asyncio.TimeoutError:
-        raise AssertionError(f"did not finish within {limit} s") from None
 
 
 async def settle(rounds: int = 20) -> None:
     """Give the event loop a few turns (lets pending I/O callbacks run)."""
     for _ in range(rounds):
         await asyncio.sleep(0.001)
+
+
+def done(subscriber, token="done"):
+    """A predicate: ``subscriber`` has seen ``sentinel`` set to ``token``."""
+    return lambda: subscriber.target.get("sentinel") == token
+
+
+def capture(notifier: Notifier) -> list[dict]:
+    """Every mod the root of ``notifier`` publishes, as it was at that moment."""
+    mods: list[dict] = []
+    notifier.publish = lambda mod: mods.append(copy.deepcopy(mod))
+    return mods
+
+
+class Counter:
+    """A disconnect_cb that counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
 
 
 class Recorder:
@@ -55,13 +56,6 @@ class Recorder:
     @property
     def last(self):
         return self.mods[-1] if self.mods else None
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 where, right after this returns, nobody listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_jsonclass(value, path: str = "x") -> list[str]:

@@ -1,34 +1,23 @@
-"""Helpers shared by the remote-logging tests (see conftest.py for why
+"""Helpers of the remote-logging tests (see tests/logging/conftest.py for why
 records are collected and forwarded the way they are)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
 
-import pytest
+from support.net import eventually
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_until(predicate, what: str, timeout: float = 15.0) -> None:
-    """Poll ``predicate`` on the running loop; fail (never hang) after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        await asyncio.sleep(0.01)
+__all__ = ["SourcedRecords", "check_log_sender_records", "not_yet_sourced", "summary"]
 
 
 def not_yet_sourced(record: logging.LogRecord) -> bool:
     """Forwarder filter: refuse records that arrived with a source (re-emitted ones)."""
     return not hasattr(record, "source")
+
+
+def summary(records) -> list[tuple]:
+    """``(name, levelno, message, source)`` of each record."""
+    return [(r.name, r.levelno, r.getMessage(), r.source) for r in records]
 
 
 class SourcedRecords(logging.Handler):
@@ -51,20 +40,18 @@ class SourcedRecords(logging.Handler):
         def have():
             return self.records if prefix is None else self.named(prefix)
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 15.0
-        while len(have()) < count:
-            if loop.time() > deadline:
-                got = [(r.name, r.levelname, r.getMessage()) for r in have()]
-                pytest.fail(f"expected {count} records, got {len(got)}: {got}")
-            await asyncio.sleep(0.01)
+        try:
+            await eventually(lambda: len(have()) >= count, what=f"{count} records")
+        except AssertionError:
+            got = [(r.name, r.levelname, r.getMessage()) for r in have()]
+            raise AssertionError(f"expected {count} records, got {len(got)}: {got}") from None
         return have()[:count]
 
 
 async def check_log_sender_records(captured):
     """What tests/logging/log_sender.py sends must arrive, exactly."""
     got = await captured.wait_for(4, "sender")
-    assert [(r.name, r.levelno, r.getMessage(), r.source) for r in got] == [
+    assert summary(got) == [
         ("sender.sub", logging.INFO, "plain", "remote-src"),
         ("sender.sub", logging.WARNING, "with args and 7", "remote-src"),
         ("sender", logging.ERROR, "two\nlines", "remote-src"),

@@ -1,4 +1,5 @@
-"""Helpers shared by the PYON tests: strict structural equality and a hang guard."""
+"""Helpers of the PYON tests: strict structural equality, a hang guard, and
+the test-case shorthands the text tests share."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import threading
 from collections import OrderedDict
 
 import numpy
+import pytest
 
-__all__ = ["assert_same", "b64", "run_guarded", "HANG_GUARD_SECONDS"]
+__all__ = ["assert_same", "b64", "case", "run_guarded", "HANG_GUARD_SECONDS"]
 
 # How long one decode may run before the hang guard gives up on it.  This is
 # not a performance requirement: every text used with it is refused (or read)
@@ -23,6 +25,11 @@ def b64(data) -> str:
     if isinstance(data, (numpy.ndarray, numpy.generic)):
         data = data.tobytes()
     return base64.b64encode(data).decode("ascii")
+
+
+def case(id_, value, text):
+    """One ``(value, text)`` parameter set of a text test, named ``id_``."""
+    return pytest.param(value, text, id=id_)
 
 
 def _same_float(actual: float, expected: float, path: str) -> None:
