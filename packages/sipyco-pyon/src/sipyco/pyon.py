@@ -58,7 +58,7 @@ from ._pyon.specials import V1_CALLS, V2_CLASSES
 from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [
-    "encode", "encode_v2", "decode", "decode_v1", "decode_v2",
+    "encode", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
     "store_file", "load_file", "register", "unregister",
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
     "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED",
@@ -102,6 +102,20 @@ class Codec:
         except Exception as exc:  # noqa: BLE001 - explained, with its path, below
             error = exc
         raise explain_failure(x, writer, self.max_depth, error)
+
+    def writer(self, version: int) -> Callable[[Any], str]:
+        """The bare compact writer of PYON ``version`` (1 or 2), for protocol
+        code that composes messages from parts: ``writer(2)(x)`` is
+        ``encode_v2(x)``, minus the explanation when ``x`` cannot be written
+        (it then raises some exception: call :meth:`encode` or
+        :meth:`encode_v2` to learn which value and why).  Fetch it for each
+        message: registering a type makes a new one."""
+        t = self._tables()
+        if version == 1:
+            return t._v1
+        if version == 2:
+            return t._v2
+        raise ValueError(f"PYON version must be 1 or 2, not {version!r}")
 
     def encode(self, x: Any, pretty: bool = False) -> str:
         """PYON v1 text for ``x``; ``pretty`` spreads dicts over several lines.
@@ -158,6 +172,10 @@ def _as_text(s) -> str:
 
 _default_registry = Registry()
 _default = Codec(_default_registry)
+
+
+#: The default codec's bare writer of a PYON version (see :meth:`Codec.writer`).
+writer = _default.writer
 
 
 def encode(x: Any, pretty: bool = False) -> str:

@@ -157,9 +157,19 @@ class AsyncioClient(ClientFacade):
                 error = None
 
     async def _receive(self) -> None:
+        # _next_event's loop, inlined: this runs once per reply
+        conn = self._conn
+        reader = self._reader
         try:
             while True:
-                event = await self._next_event()
+                event = conn.next_event()
+                if event is NEED_DATA:
+                    try:
+                        data = await reader.read(READ_CHUNK)
+                    except OSError as exc:
+                        raise ConnectionClosed(f"connection failed: {exc}") from exc
+                    conn.receive_data(data)
+                    continue
                 fut = event.tag
                 if not fut.done():  # a cancelled caller's reply is simply dropped
                     fut.set_result(event)
@@ -169,7 +179,7 @@ class AsyncioClient(ClientFacade):
     async def _request(self, make_line: Callable[..., bytes], *args: Any) -> Any:
         fut = asyncio.get_running_loop().create_future()
         writer = self._writer
-        line = make_line(*args, tag=fut)  # the caller's mistakes raise here, nothing is sent
+        line = make_line(*args, fut)  # the caller's mistakes raise here, nothing is sent
         writer.write(line)
         if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
             async with self._drain_lock:
@@ -189,11 +199,16 @@ class AsyncioClient(ClientFacade):
                 raise error from None
         return reply.unwrap()
 
-    def _remote_method(self, name: str):
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
         request = self._request
 
         async def remote_method(*args, **kwargs):
-            return await request(self._connection().call, name, args, kwargs)
+            conn = self._conn
+            if conn is None:
+                raise ConnectionClosed("not connected")
+            return await request(conn.call, name, args, kwargs)
         remote_method.__name__ = name
         return remote_method
 

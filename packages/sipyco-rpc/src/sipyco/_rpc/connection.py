@@ -18,7 +18,7 @@ from __future__ import annotations
 import collections
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sipyco._bounds import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -82,8 +82,7 @@ class Selected:
     methods: frozenset[str] | None
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):  # a tuple, not a dataclass: one is made per call
     """The reply to the oldest outstanding request: ``ok`` and the returned
     value, or not ``ok`` and the exception to raise (a remote method's
     RemoteError, or MessageTooLarge for a reply over the client's limit).
@@ -223,22 +222,24 @@ class ClientConnection:
     def call(self, name: str, args: tuple = (), kwargs: dict | None = None,
              tag: Any = None) -> bytes:
         """The line that calls method ``name``; its Reply will carry ``tag``."""
-        return self._request(p.call_request(name, args, {} if kwargs is None else kwargs), tag)
-
-    def method_list_request(self, tag: Any = None) -> bytes:
-        """The line that asks for the target's method list."""
-        return self._request(p.METHOD_LIST_REQUEST, tag)
-
-    def _request(self, request: dict, tag: Any) -> bytes:
-        self._check_open()
-        if self._state is not _State.READY:
-            raise RuntimeError("no target selected; select one first "
-                               "(select_rpc_target)")
-        line = self.codec.encode(request)  # EncodeError: the caller's value
-        if len(line) - 1 > self.max_message_size:
+        if self._state is not _State.READY:  # (inlined: once per call)
+            self._not_ready()
+        line = self.codec.encode_call(name, args, {} if kwargs is None else kwargs)
+        if len(line) - 1 > self.max_message_size:  # EncodeError above: the caller's value
             raise MessageTooLarge("request", len(line) - 1, self.max_message_size)
         self._outstanding.append(tag)
         return line
+
+    def method_list_request(self, tag: Any = None) -> bytes:
+        """The line that asks for the target's method list."""
+        if self._state is not _State.READY:
+            self._not_ready()
+        self._outstanding.append(tag)
+        return self.codec.encode(p.METHOD_LIST_REQUEST)
+
+    def _not_ready(self) -> None:
+        self._check_open()
+        raise RuntimeError("no target selected; select one first (select_rpc_target)")
 
     # ---- bytes in, events out
 
@@ -342,8 +343,7 @@ class SelectionRequested:
     features: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RequestReceived:
+class RequestReceived(NamedTuple):  # one is made per request
     """A request to act on: ``request`` is a :class:`protocol.Call` or
     :class:`protocol.MethodListRequest`, or None when the request was refused
     (``refusal`` then holds the failed reply to send)."""
@@ -392,15 +392,16 @@ class ServerConnection:
 
     def next_event(self) -> HelloReceived | SelectionRequested | RequestReceived | _NeedData:
         step = self._step
+        if step is _REQUESTS:  # the hot path first
+            line = self._lines.next_line()
+            return NEED_DATA if line is None else self._request(line)
         if step is _ACCEPTING:  # what follows the selection waits for accept()
             return NEED_DATA
         line = self._lines.next_line()
         if line is None:
-            if step is not _REQUESTS and self._lines.overflow:
+            if self._lines.overflow:
                 raise HangUp(f"a handshake line longer than {HANDSHAKE_LINE_LIMIT} bytes")
             return NEED_DATA
-        if step is _REQUESTS:
-            return self._request(line)
         if isinstance(line, LineTooLong):
             raise HangUp(f"a handshake line of {line.size} bytes")
         if step is _HELLO:
@@ -445,7 +446,10 @@ class ServerConnection:
         (unencodable, or over ``max_message_size``) becomes a failed reply
         saying why."""
         try:
-            line = self.codec.encode(reply)
+            if reply["status"] == "ok":
+                line = self.codec.encode_ok(reply["ret"])
+            else:
+                line = self.codec.encode(reply)
         except EncodeError as exc:
             return self._failure(exc)
         if len(line) - 1 > self.max_message_size:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sipyco._bounds import DEFAULT_HANDSHAKE_TIMEOUT, check_timeout
 from sipyco.errors import ConnectionClosed
 
@@ -24,10 +22,11 @@ def handshake_deadline(handshake_timeout: float | None, timeout: float | None) -
 class ClientFacade:
     """The methods :class:`~sipyco.pc_rpc.Client` and
     :class:`~sipyco.pc_rpc.AsyncioClient` share; drivers supply ``_conn``,
-    ``_local_host`` and ``_remote_method(name)``.
+    ``_local_host`` and ``__getattr__`` (a remote method for a public name).
 
     Attribute names starting with ``_`` never reach the server (servers do
-    not let them be called), so the drivers' own attributes use them.
+    not let them be called), so the drivers' own attributes use them; each
+    driver's ``__getattr__`` makes the remote method for any other name.
     """
 
     _conn: ClientConnection | None = None
@@ -56,11 +55,3 @@ class ClientFacade:
         if conn.closed:
             raise ConnectionClosed(f"connection is closed ({conn.closed_because})")
         return self._local_host
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self._remote_method(name)
-
-    def _remote_method(self, name: str) -> Any:
-        raise NotImplementedError

@@ -76,19 +76,20 @@ class Client(ClientFacade):
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
+        self._sock_timeout: float | None = handshake
         self._local_host = sock.getsockname()[0]
-
-        def timed_out() -> TransportError:
-            return HandshakeTimeout(f"the handshake with {host}:{port}", handshake)
-
         self._handshake_timeout = handshake
-        self._handshake_timed_out = timed_out
-        self._call_guard = _Guard(self, lambda: CallTimeout(
-            f"no reply within {timeout} s; the connection was closed"))
+        self._handshake_timed_out = lambda: HandshakeTimeout(
+            f"the handshake with {host}:{port}", handshake)
+        self._call_timed_out = lambda: CallTimeout(
+            f"no reply within {timeout} s; the connection was closed")
         try:
-            with self._guard(timed_out):
+            try:
                 self._send(self._conn.initiate(), deadline)
                 self._next_event(deadline)
+            except BaseException as exc:
+                self._failed(exc, self._handshake_timed_out)
+                raise
             target_name = self._conn.resolve_target(target_name)
             if target_name is not None:
                 self._select(target_name, deadline)
@@ -101,13 +102,15 @@ class Client(ClientFacade):
     def _time_left(self, deadline: float | None) -> None:
         """Set the socket's timeout to what is left until ``deadline``."""
         if deadline is None:
-            if self._sock.gettimeout() is not None:
+            if self._sock_timeout is not None:
                 self._sock.settimeout(None)
+                self._sock_timeout = None
             return
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
         self._sock.settimeout(remaining)
+        self._sock_timeout = remaining
 
     def _send(self, data: bytes, deadline: float | None) -> None:
         self._time_left(deadline)
@@ -119,8 +122,21 @@ class Client(ClientFacade):
             self._conn.receive_data(self._sock.recv(_RECV_SIZE))
         return event
 
-    def _guard(self, timed_out: Callable[[], TransportError]) -> _Guard:
-        return _Guard(self, timed_out)
+    def _failed(self, exc: BaseException, timed_out: Callable[[], TransportError]) -> None:
+        """Close the connection after a failure while bytes moved; raise what
+        the failure means in the library's terms, or return to let the
+        caller re-raise ``exc`` (already one of ours, or not an I/O error)."""
+        if isinstance(exc, TransportError):
+            self._abort(str(exc))
+        elif isinstance(exc, TimeoutError):
+            error = timed_out()
+            self._abort(str(error))
+            raise error from None
+        elif isinstance(exc, OSError):
+            self._abort(f"connection failed: {exc}")
+            raise ConnectionClosed(f"connection failed: {exc}") from exc
+        else:  # KeyboardInterrupt...: the stream is out of step all the same
+            self._abort(f"interrupted by {type(exc).__name__}")
 
     def _abort(self, why: str) -> None:
         if self._conn is not None:
@@ -136,9 +152,12 @@ class Client(ClientFacade):
 
     def _select(self, target_name: str, deadline: float) -> None:
         line = self._conn.select(target_name)  # the caller's mistakes raise here
-        with self._guard(self._handshake_timed_out):
+        try:
             self._send(line, deadline)
             self._next_event(deadline)
+        except BaseException as exc:
+            self._failed(exc, self._handshake_timed_out)
+            raise
 
     def select_rpc_target(self, target_name: str) -> None:
         """Select a target by name (once, after connecting with ``target_name=None``)."""
@@ -164,12 +183,17 @@ class Client(ClientFacade):
             line = make_line(*args)  # the caller's mistakes raise here, nothing is sent
             timeout = self._timeout
             deadline = None if timeout is None else time.monotonic() + timeout
-            with self._call_guard:
+            try:
                 self._send(line, deadline)
                 reply = self._next_event(deadline)
+            except BaseException as exc:
+                self._failed(exc, self._call_timed_out)
+                raise
         return reply.unwrap()
 
-    def _remote_method(self, name: str):
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
         request = self._request
         call = self._conn.call
 
@@ -177,38 +201,6 @@ class Client(ClientFacade):
             return request(call, name, args, kwargs)
         remote_method.__name__ = name
         return remote_method
-
-
-class _Guard:
-    """Closes the client's connection on any failure while bytes move, and
-    says what failed in the library's terms."""
-
-    __slots__ = ("client", "timed_out")
-
-    def __init__(self, client: Client, timed_out: Callable[[], TransportError]):
-        self.client = client
-        self.timed_out = timed_out
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, cls, exc, tb) -> bool:
-        if cls is None:
-            return False
-        client = self.client
-        if issubclass(cls, TransportError):
-            client._abort(str(exc))
-            return False
-        if issubclass(cls, TimeoutError):
-            error = self.timed_out()
-            client._abort(str(error))
-            raise error from None
-        if issubclass(cls, OSError):
-            client._abort(f"connection failed: {exc}")
-            raise ConnectionClosed(f"connection failed: {exc}") from exc
-        # anything else (KeyboardInterrupt...) leaves the stream out of step
-        client._abort(f"interrupted by {cls.__name__}")
-        return False
 
 
 class BestEffortClient:
