@@ -1,7 +1,9 @@
 """The asyncio pc_rpc client, pipelining calls from many tasks.
 
-A driver of :class:`~.connection.ClientConnection`: it moves bytes between
-the connection object and an asyncio stream and applies deadlines.
+A driver of :class:`~.connection.ClientConnection` on an
+:class:`asyncio.Protocol`: bytes go from the transport's callbacks straight
+into the connection object, and each reply is handed to the future of the
+call it answers, with no reader task to wake in between.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
-from sipyco._streams import READ_CHUNK
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
@@ -43,6 +44,39 @@ class _Done:
         return iter(())
 
 
+class _Link(asyncio.Protocol):
+    """The transport's side: passes bytes and the end of the connection to
+    the client, and lets writers wait while the send buffer is full."""
+
+    def __init__(self, client: AsyncioClient):
+        self.client = client
+        self.paused = False
+        self._drained: list[asyncio.Future] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.client._received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.client._lost(exc)
+        self.resume_writing()
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        waiters, self._drained = self._drained, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def drain(self) -> None:
+        if self.paused:
+            fut = asyncio.get_running_loop().create_future()
+            self._drained.append(fut)
+            await fut
+
+
 class AsyncioClient(ClientFacade):
     """The asyncio counterpart of :class:`~sipyco.pc_rpc.Client`: remote
     methods are coroutines.
@@ -63,31 +97,35 @@ class AsyncioClient(ClientFacade):
         self._handshake_timeout = handshake_deadline(handshake_timeout, timeout)
         self._timeout = timeout
         self._max_message_size = max_message_size
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._receiver: asyncio.Task | None = None
-        self._drain_lock = asyncio.Lock()
+        self._transport: asyncio.Transport | None = None
+        self._link: _Link | None = None
+        self._handshake_waiter: asyncio.Future | None = None
         self._peer = ""
 
     async def connect_rpc(self, host: str, port: int, target_name: Any = AutoTarget) -> None:
         """Connect, and select ``target_name`` unless it is None."""
-        if self._writer is not None:
+        if self._transport is not None:
             raise RuntimeError("already connected")
         self._conn = conn = ClientConnection(max_message_size=self._max_message_size)
         self._peer = f"{host}:{port}"
         handshake = self._handshake_timeout
+        loop = asyncio.get_running_loop()
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port), handshake)
+            transport, self._link = await asyncio.wait_for(
+                loop.create_connection(lambda: _Link(self), host, port), handshake)
         except asyncio.TimeoutError:
             conn.close("connecting timed out")
             raise HandshakeTimeout(f"connecting to {host}:{port}", handshake) from None
         except OSError as exc:
             conn.close("nobody accepted the connection")
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
-        self._local_host = self._writer.get_extra_info("sockname")[0]
+        if conn.closed:  # lost between connecting and here
+            raise ConnectionClosed(f"connection is closed ({conn.closed_because})")
+        self._transport = transport
+        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
+        self._local_host = transport.get_extra_info("sockname")[0]
         try:
-            self._writer.write(conn.initiate())
+            transport.write(conn.initiate())
             await self._handshake_step()
             target_name = conn.resolve_target(target_name)
             if target_name is not None:
@@ -96,11 +134,57 @@ class AsyncioClient(ClientFacade):
             self._shutdown("the handshake failed")
             raise
 
+    # ---- bytes in
+
+    def _received(self, data: bytes) -> None:
+        self._conn.receive_data(data)
+        self._deliver()
+
+    def _lost(self, exc: Exception | None) -> None:
+        conn = self._conn
+        if conn.closed:
+            return
+        if exc is not None:
+            self._shutdown(f"connection failed: {exc}",
+                           ConnectionClosed(f"connection failed: {exc}"))
+            return
+        conn.receive_data(b"")
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hand out the events the received bytes complete: replies to their
+        callers, a handshake step to the task waiting for it."""
+        conn = self._conn
+        try:
+            while True:
+                if self._handshake_waiter is None and conn.target is None:
+                    return  # a handshake step nobody waits for yet: keep it
+                event = conn.next_event()
+                if event is NEED_DATA:
+                    return
+                if type(event) is Reply:
+                    fut = event.tag
+                    if not fut.done():  # a cancelled caller's reply is simply dropped
+                        fut.set_result(event)
+                else:
+                    waiter, self._handshake_waiter = self._handshake_waiter, None
+                    waiter.set_result(event)
+        except TransportError as exc:
+            waiter, self._handshake_waiter = self._handshake_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+                exc = None
+            self._shutdown(str(conn.closed_because), exc)
+
+    # ---- the handshake
+
     async def _handshake_step(self):
         """The next event of the handshake, within ``handshake_timeout``; on
         any failure the connection is closed."""
+        self._handshake_waiter = waiter = asyncio.get_running_loop().create_future()
+        self._deliver()  # it may have arrived already
         try:
-            return await asyncio.wait_for(self._next_event(), self._handshake_timeout)
+            return await asyncio.wait_for(waiter, self._handshake_timeout)
         except asyncio.TimeoutError:
             error = HandshakeTimeout(f"the handshake with {self._peer}",
                                      self._handshake_timeout)
@@ -109,22 +193,16 @@ class AsyncioClient(ClientFacade):
         except BaseException as exc:
             self._shutdown(f"the handshake failed: {exc!r}")
             raise
-
-    async def _next_event(self):
-        while (event := self._conn.next_event()) is NEED_DATA:
-            try:
-                data = await self._reader.read(READ_CHUNK)
-            except OSError as exc:
-                raise ConnectionClosed(f"connection failed: {exc}") from exc
-            self._conn.receive_data(data)
-        return event
+        finally:
+            self._handshake_waiter = None
 
     async def select_rpc_target(self, target_name: str) -> None:
         """Select a target by name (once, after ``connect_rpc(..., None)``)."""
         line = self._connection().select(target_name)  # the caller's mistakes raise here
-        self._writer.write(line)
+        self._transport.write(line)
         await self._handshake_step()
-        self._receiver = asyncio.ensure_future(self._receive())
+
+    # ---- the API
 
     async def get_rpc_method_list(self) -> dict:
         """``{"docstring": ..., "methods": {name: (argspec, docstring)}}``."""
@@ -143,12 +221,9 @@ class AsyncioClient(ClientFacade):
         if conn is not None:
             conn.close(why)
             abandoned = conn.abandon()
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
-        receiver, self._receiver = self._receiver, None
-        if receiver is not None and receiver is not _current_task():
-            receiver.cancel()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
         for fut in abandoned:
             if not fut.done():
                 if error is None:
@@ -156,37 +231,12 @@ class AsyncioClient(ClientFacade):
                 fut.set_exception(error)
                 error = None
 
-    async def _receive(self) -> None:
-        # _next_event's loop, inlined: this runs once per reply
-        conn = self._conn
-        reader = self._reader
-        try:
-            while True:
-                event = conn.next_event()
-                if event is NEED_DATA:
-                    try:
-                        data = await reader.read(READ_CHUNK)
-                    except OSError as exc:
-                        raise ConnectionClosed(f"connection failed: {exc}") from exc
-                    conn.receive_data(data)
-                    continue
-                fut = event.tag
-                if not fut.done():  # a cancelled caller's reply is simply dropped
-                    fut.set_result(event)
-        except TransportError as exc:
-            self._shutdown(str(exc), exc)
-
     async def _request(self, make_line: Callable[..., bytes], *args: Any) -> Any:
         fut = asyncio.get_running_loop().create_future()
-        writer = self._writer
         line = make_line(*args, fut)  # the caller's mistakes raise here, nothing is sent
-        writer.write(line)
-        if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
-            async with self._drain_lock:
-                try:
-                    await writer.drain()
-                except (ConnectionError, OSError) as exc:
-                    self._shutdown(f"connection failed: {exc}")
+        self._transport.write(line)
+        if self._link.paused:
+            await self._link.drain()
         if self._timeout is None:
             reply: Reply = await fut
         else:
@@ -211,10 +261,3 @@ class AsyncioClient(ClientFacade):
             return await request(conn.call, name, args, kwargs)
         remote_method.__name__ = name
         return remote_method
-
-
-def _current_task():
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None
