@@ -372,3 +372,45 @@ async def test_stream_lines_limit_is_the_buffer_limit():
     lines.limit = 6
     assert lines.limit == 6 and lines.buffer.limit == 6
     assert await lines.next() == b"abcdef"
+
+
+def _drain_one_by_one(buffer):
+    out = []
+    while (line := buffer.next_line()) is not None:
+        out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_take_lines_gives_what_next_line_gives(seed):
+    """The batch reader and the line-by-line reader agree on every stream,
+    however it is cut: lines, over-long lines (ended in the same chunk or
+    later) and their order."""
+    import random
+    rng = random.Random(seed)
+    limit = 20
+    stream = b"".join(b"x" * rng.choice([0, 1, 5, 19, 20, 21, 35, 80]) + b"\n"
+                      for _ in range(rng.randint(1, 30)))
+    stream += b"tail" * rng.randint(0, 8)  # an unfinished last line, maybe over-long
+    cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 12))))
+    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    one, batch = LineBuffer(limit), LineBuffer(limit)
+    got_one, got_batch = [], []
+    for piece in pieces:
+        one.feed(piece)
+        got_one += _drain_one_by_one(one)
+        batch.feed(piece)
+        got_batch += batch.take_lines()
+        assert batch.overflow == one.overflow
+        assert batch.buffered <= limit + len(piece)
+    assert got_batch == got_one
+    assert batch.rest() == one.rest()
+
+
+def test_take_lines_is_empty_when_no_line_is_complete():
+    buffer = LineBuffer(10)
+    buffer.feed(b"abc")
+    assert buffer.take_lines() == []
+    buffer.feed(b"def\nx")
+    assert buffer.take_lines() == [b"abcdef"]
+    assert buffer.rest() == b"x"

@@ -79,13 +79,7 @@ class LineBuffer:
         buf = self._buf
         end = buf.find(b"\n", self._scan)
         if end < 0:
-            if len(buf) > self.limit:  # an over-long line: stop keeping it
-                self._dropping = True
-                self._dropped = len(buf)
-                buf.clear()
-                self._scan = 0
-            else:
-                self._scan = len(buf)
+            self._keep_partial()
             return None
         self._scan = 0
         if end > self.limit:
@@ -98,6 +92,43 @@ class LineBuffer:
                 line = bytes(view[:end])
         del buf[:end + 1]
         return line
+
+    def take_lines(self) -> list:
+        """Every complete line now held, in order (each as :meth:`next_line`
+        would give it, LineTooLong events included), split in one pass: for
+        readers that get many small lines per chunk.  Empty: need more."""
+        taken = []
+        if self._ended_long is not None:
+            taken.append(LineTooLong(self._ended_long))
+            self._ended_long = None
+        buf = self._buf
+        end = buf.rfind(b"\n")
+        if end < 0:
+            line = self.next_line()  # the over-long bookkeeping of an unfinished line
+            return taken if line is None else taken + [line]
+        with memoryview(buf) as view:
+            lines = bytes(view[:end]).split(b"\n")
+        del buf[:end + 1]
+        self._keep_partial()
+        limit = self.limit
+        if max(map(len, lines)) > limit:
+            lines = [LineTooLong(len(line)) if len(line) > limit else line for line in lines]
+        if not taken:
+            return lines
+        taken.extend(lines)
+        return taken
+
+    def _keep_partial(self) -> None:
+        """Bookkeeping for the start of a line that has not ended: stop
+        keeping it once it is longer than the limit."""
+        buf = self._buf
+        if len(buf) > self.limit:
+            self._dropping = True
+            self._dropped = len(buf)
+            buf.clear()
+            self._scan = 0
+        else:
+            self._scan = len(buf)
 
     def rest(self) -> bytes:
         """What is left of an unterminated last line (for use at end of stream)."""

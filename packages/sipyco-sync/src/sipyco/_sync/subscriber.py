@@ -191,32 +191,31 @@ class Subscriber:
                         logger.exception("disconnect callback failed")
 
     async def _follow(self) -> None:
-        """Apply mods until the stream ends.  Reads in large chunks: a burst
-        of small mods costs one wake-up, not one per line."""
+        """Apply mods until the stream ends.  Reads in large chunks and takes
+        all the lines of a chunk at once: a burst of small mods costs one
+        wake-up, not one per line."""
         reader = self._reader
         lines = self._lines
         limit = self.max_message_size
         decode = self._decode
         while True:
-            line = lines.next_line()
-            if line is None:
-                if lines.overflow:
-                    raise MessageTooLarge("a mod", lines.overflow, limit, at_least=True)
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    if lines.buffered:
-                        raise ProtocolViolation("the connection ended in the middle of a mod")
-                    return
-                lines.feed(data)
-                continue
-            if isinstance(line, LineTooLong):
-                raise MessageTooLarge("a mod", line.size, limit)
-            mod = decode(line)
-            if not isinstance(mod, dict) or "action" not in mod:
-                raise ProtocolViolation("a mod that is not a dict with an action")
-            try:
-                process_mod(self.target, mod)
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-                # the copy can no longer be trusted to match the publisher's
-                raise ProtocolViolation(f"a mod could not be applied: {exc!r}") from None
-            self._notify(mod)
+            for line in lines.take_lines():
+                if type(line) is LineTooLong:
+                    raise MessageTooLarge("a mod", line.size, limit)
+                mod = decode(line)
+                if not isinstance(mod, dict) or "action" not in mod:
+                    raise ProtocolViolation("a mod that is not a dict with an action")
+                try:
+                    process_mod(self.target, mod)
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                    # the copy can no longer be trusted to match the publisher's
+                    raise ProtocolViolation(f"a mod could not be applied: {exc!r}") from None
+                self._notify(mod)
+            if lines.overflow:
+                raise MessageTooLarge("a mod", lines.overflow, limit, at_least=True)
+            data = await reader.read(READ_CHUNK)
+            if not data:
+                if lines.buffered:
+                    raise ProtocolViolation("the connection ended in the middle of a mod")
+                return
+            lines.feed(data)
