@@ -94,7 +94,8 @@ SHARED_HELPERS = {"free_port", "_free_port", "within", "eventually", "wait_until
 #: Scripts the tests start as ``python SCRIPT`` and never import: their own
 #: folder is on sys.path there, so a neighbour of theirs would be found.
 SUBPROCESS_SCRIPTS = {"rpc/controller.py", "sync/sync_peer.py", "logging/log_sender.py",
-                      "rexec/echo_server.py", "rexec/rexec_controller.py"}
+                      "rexec/echo_server.py", "rexec/rexec_controller.py",
+                      "rpctool/rpctool_controller.py"}
 
 
 def _test_sources(*skipped_folders: str):
@@ -107,7 +108,6 @@ def _test_sources(*skipped_folders: str):
 
 
 def test_ports_and_waits_are_defined_only_in_support():
-    # tests/rpctool is checked too: it defines none of these
     defined = [f"tests/{rel}:{node.lineno}: {node.name}"
                for rel, tree in _test_sources("support")
                for node in tree.body
@@ -126,10 +126,9 @@ def test_test_modules_import_no_neighbours_by_bare_name():
     """Helpers come from the package ``support`` (tests/ is on the import path,
     see pytest.ini), never from a module next to the test that only pytest's
     rootdir insertion makes importable.  Every other import is sipyco, the
-    standard library or an installed distribution.  tests/rpctool is left
-    out: its helper module is still imported that way."""
+    standard library or an installed distribution."""
     wrong = []
-    for rel, tree in _test_sources("support", "rpctool"):
+    for rel, tree in _test_sources("support"):
         if rel.as_posix() in SUBPROCESS_SCRIPTS:
             continue
         folder = TESTS / rel.parent

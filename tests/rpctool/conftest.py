@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from rpctool_testlib import Controller, PtySession
+from support.rpctool import Controller, PtySession
 
 
 @pytest.fixture(scope="module")

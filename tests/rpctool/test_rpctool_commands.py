@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 import pytest
-from rpctool_testlib import STATUS, assert_one_line_error, run_tool
+from support.rpctool import STATUS, assert_one_line_error, run_tool
 
 HOST = "127.0.0.1"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pprint
 
-from rpctool_testlib import STATUS, PtySession
+from support.rpctool import STATUS, PtySession
 
 HOST = "127.0.0.1"
 PROMPT = "psu> "

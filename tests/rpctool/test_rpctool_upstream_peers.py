@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 import pytest
-from rpctool_testlib import assert_one_line_error, run_tool
+from support.rpctool import assert_one_line_error, run_tool
 
 from sipyco import pyon
 

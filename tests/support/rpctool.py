@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-HERE = pathlib.Path(__file__).resolve().parent
+HERE = pathlib.Path(__file__).resolve().parent.parent / "rpctool"  # the controller script
 TOOL = [sys.executable, "-m", "sipyco.sipyco_rpctool"]
 LIMIT = 20.0  # seconds to wait for anything a test expects; generous on purpose
 
