@@ -61,7 +61,7 @@ __all__ = [
     "encode", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
     "store_file", "load_file", "register", "unregister",
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
-    "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED",
+    "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED", "DEFAULT_VERSION",
 ]
 
 class Codec:
@@ -169,6 +169,19 @@ def _as_text(s) -> str:
             raise DecodeError(f"text is not UTF-8: {exc.reason}", exc.start) from None
     raise TypeError(f"PYON text must be str or bytes, not {type(s).__name__}")
 
+
+def _version_from_environment() -> int:
+    text = os.environ.get("SIPYCO_PYON_VERSION", "1").strip()
+    if text not in ("1", "2"):
+        raise ImportError(f"SIPYCO_PYON_VERSION must be 1 or 2, not {text!r}: it chooses "
+                          "the PYON version sipyco.pyon writes (1 as sipyco 1.8, 2 as 1.10)")
+    return int(text)
+
+
+#: The PYON version this process writes where no one chose one: 1 (as
+#: sipyco 1.8 does; the default) or 2 (as 1.10 does), read once, at import,
+#: from the environment variable ``SIPYCO_PYON_VERSION``.
+DEFAULT_VERSION = _version_from_environment()
 
 _default_registry = Registry()
 _default = Codec(_default_registry)
