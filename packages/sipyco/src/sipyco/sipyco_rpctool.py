@@ -245,8 +245,13 @@ def call_method(args: argparse.Namespace) -> None:
     client, target = connect(args.server, args.port, args.target, args.timeout)
     with client:
         try:
-            result = getattr(client, args.method)(*values)
+            method = getattr(client, args.method)  # the method list says if it exists
         except AttributeError as exc:
+            raise ToolError(str(exc)) from None
+        try:
+            result = method(*values)
+        except AttributeError as exc:
+            # a server that sent no method list: ask it what it has
             if isinstance(exc, RemoteError) and not _has_method(client, args.method):
                 raise ToolError(f"target {target!r} has no method {args.method!r}") from None
             raise

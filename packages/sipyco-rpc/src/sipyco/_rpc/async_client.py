@@ -89,6 +89,10 @@ class AsyncioClient(ClientFacade):
     connection (failing the calls still waiting with ConnectionClosed).
     ``handshake_timeout`` bounds connecting and the handshake (default:
     ``timeout`` if given, else 10 s).
+
+    As with :class:`~sipyco.pc_rpc.Client`, only the target's methods exist
+    as attributes: any other public name raises AttributeError when it is
+    looked up (before connecting and before selecting a target too).
     """
 
     def __init__(self, *, timeout: float | None = None,
@@ -252,6 +256,11 @@ class AsyncioClient(ClientFacade):
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
+        conn = self._conn
+        missing = (f"not connected, so there is no method {name!r}" if conn is None
+                   else conn.missing_method(name))
+        if missing is not None:
+            raise AttributeError(missing)
         request = self._request
 
         async def remote_method(*args, **kwargs):

@@ -16,6 +16,7 @@ thin drivers over these objects: they move bytes and apply deadlines.
 from __future__ import annotations
 
 import collections
+import difflib
 import enum
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -240,6 +241,23 @@ class ClientConnection:
     def _not_ready(self) -> None:
         self._check_open()
         raise RuntimeError("no target selected; select one first (select_rpc_target)")
+
+    def missing_method(self, name: str) -> str | None:
+        """Why the selected target has no method ``name`` (the text of an
+        AttributeError), or None when it has.  A server that sent no usable
+        method list (None) is taken to have every method: the call itself
+        then says whether it exists."""
+        if self.target is None:
+            if self._state is _State.CLOSED and self.identification is None:
+                return f"not connected, so there is no method {name!r}"
+            return (f"no target is selected (select_rpc_target), so there is no "
+                    f"method {name!r} yet")
+        methods = self.methods
+        if methods is None or name in methods:
+            return None
+        close = difflib.get_close_matches(name, sorted(methods), n=3)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        return f"target {self.target!r} has no method {name!r}{hint}"
 
     # ---- bytes in, events out
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sipyco import pyon
 
-__all__ = ["public_callables", "method_list"]
+__all__ = ["public_callables", "argspec", "document", "method_list"]
 
 
 def public_callables(target: Any) -> set[str]:
@@ -67,13 +67,17 @@ def argspec(method: Any) -> dict:
     }
 
 
+def document(function: Any) -> tuple[dict, str | None]:
+    """``(argspec, docstring)`` of a callable, as a method list gives them."""
+    return argspec(function), inspect.getdoc(function)
+
+
 def method_list(target: Any, extra: dict | None = None) -> dict:
     """The reply to ``get_rpc_method_list``: the target's docstring and, for
     every public callable, ``(argspec, docstring)``."""
     methods = {}
     for name in sorted(public_callables(target)):
-        member = getattr(target, name)
-        methods[name] = (argspec(member), inspect.getdoc(member))
+        methods[name] = document(getattr(target, name))
     if extra:
         methods.update(extra)
     return {"docstring": inspect.getdoc(target), "methods": methods}

@@ -9,21 +9,13 @@ side) for a message the protocol does not allow.
 
 from __future__ import annotations
 
-import builtins
 import json
-import traceback
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, NamedTuple
 
-from sipyco import pyon
-from sipyco.errors import (
-    DecodeError,
-    GenericRemoteException,
-    ProtocolViolation,
-    SipycoError,
-    remote_error,
-)
+from sipyco import packed_exceptions, pyon
+from sipyco.errors import DecodeError, ProtocolViolation
 
 __all__ = [
     "HELLO", "FEATURE_PYON_V2", "Identification", "WireCodec", "V1", "V2", "AutoTarget",
@@ -222,32 +214,10 @@ def ok_reply(value: Any) -> dict:
     return {"status": "ok", "ret": value}
 
 
-def _builtin_class(cls: type) -> type | None:
-    """The builtin class an exception travels as: its own class if builtin;
-    for SiPyCo's own errors (a remote one passed on included), the builtin
-    they also derive from; else None."""
-    if getattr(builtins, cls.__name__, None) is cls:
-        return cls
-    if issubclass(cls, SipycoError):
-        for base in cls.__mro__:
-            if getattr(builtins, base.__name__, None) is base \
-                    and base not in (Exception, BaseException):
-                return base
-    return None
-
-
-def exception_payload(exc: BaseException) -> dict:
-    """How an exception raised by a target travels: builtin classes by name,
-    anything else as GenericRemoteException with ``module.Class: text``."""
-    cls = type(exc)
-    tb = traceback.format_exception(cls, exc, exc.__traceback__)
-    if isinstance(exc, GenericRemoteException):  # passed on from another server
-        return {"class": "GenericRemoteException", "message": str(exc), "traceback": tb}
-    builtin = _builtin_class(cls)
-    if builtin is not None:
-        return {"class": builtin.__name__, "message": str(exc), "traceback": tb}
-    message = "".join(traceback.format_exception_only(cls, exc)).rstrip("\n")
-    return {"class": "GenericRemoteException", "message": message, "traceback": tb}
+#: How an exception raised by a target travels (builtin classes by name,
+#: anything else as GenericRemoteException with ``module.Class: text``):
+#: :func:`sipyco.packed_exceptions.pack`, the one implementation.
+exception_payload = packed_exceptions.pack
 
 
 def failed_reply(exc: BaseException) -> dict:
@@ -257,13 +227,7 @@ def failed_reply(exc: BaseException) -> dict:
 def _remote_exception(payload: Any) -> BaseException:
     if not isinstance(payload, dict):
         raise ProtocolViolation("failed reply without an exception description")
-    message = payload.get("message", "")
-    tb = payload.get("traceback", [])
-    if not isinstance(message, str):
-        message = str(message)
-    if not isinstance(tb, list):
-        tb = []
-    return remote_error(payload.get("class"), message, [str(line) for line in tb])
+    return packed_exceptions.unpack(payload)
 
 
 def reply_outcome(obj: Any) -> tuple[bool, Any]:

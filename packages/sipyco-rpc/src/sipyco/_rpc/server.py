@@ -20,7 +20,7 @@ from sipyco.asyncio_tools import AsyncioServer, peer_name
 
 from . import protocol as p
 from .connection import NEED_DATA, HangUp, SelectionRequested, ServerConnection
-from .introspect import argspec, method_list, public_callables
+from .introspect import document, method_list, public_callables
 
 __all__ = ["Server"]
 
@@ -70,6 +70,14 @@ class Server(AsyncioServer):
         self._features = [p.FEATURE_PYON_V2] if advertise_v2 else []
         self._call_lock = asyncio.Lock()
         self._terminate = asyncio.Event()
+
+    @staticmethod
+    def _document_function(function: Any) -> tuple[dict, str | None]:
+        """``(argspec, docstring)`` for ``function`` as a method list carries
+        them: the ``inspect.getfullargspec`` fields as a PYON-encodable dict
+        (annotations of any kind as strings), and the cleaned docstring.
+        Upstream's name for this; programs and tests call it."""
+        return document(function)
 
     async def wait_terminate(self) -> None:
         """Wait until a client calls ``terminate()`` (with builtin_terminate)
@@ -191,7 +199,7 @@ def _terminate():
 
 
 # how the built-in terminate() appears in a method list
-_TERMINATE_ENTRY = {"terminate": (argspec(_terminate), inspect.getdoc(_terminate))}
+_TERMINATE_ENTRY = {"terminate": document(_terminate)}
 
 
 async def _invoke(method, request: p.Call):

@@ -45,6 +45,12 @@ class Client(ClientFacade):
     raised, or GenericRemoteException, each with the remote
     ``parent_traceback``).
 
+    Only the target's methods exist as attributes: the server lists them
+    right after target selection, and any other public name raises
+    AttributeError when it is looked up (naming close matches), as upstream
+    clients do; so does every name before a target is selected.  (A server
+    that sends no method list lets every name through; the call then says.)
+
     Connection failures raise :class:`~sipyco.errors.TransportError`
     subclasses that are also what upstream raised: ServerUnreachable is a
     ConnectionRefusedError, ConnectionClosed an EOFError, CallTimeout a
@@ -194,6 +200,9 @@ class Client(ClientFacade):
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
+        missing = self._conn.missing_method(name)
+        if missing is not None:
+            raise AttributeError(missing)
         request = self._request
         call = self._conn.call
 
@@ -205,6 +214,10 @@ class Client(ClientFacade):
 
 class BestEffortClient:
     """Like :class:`Client`, but network trouble never raises.
+
+    Attribute names are checked against the method list of the current
+    connection, as :class:`Client` does; while disconnected there is no list,
+    so any public name gives a method that returns None.
 
     While disconnected, calls return None at once and a background thread
     reconnects every ``retry`` seconds; each connection attempt (the first
@@ -315,6 +328,10 @@ class BestEffortClient:
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
+        with self.__lock:
+            client = self.__client
+        if client is not None:
+            getattr(client, name)  # AttributeError for a name the target lacks
 
         def remote_method(*args, **kwargs):
             return self.__do_rpc(lambda client: getattr(client, name)(*args, **kwargs), name)
