@@ -33,6 +33,7 @@ from sipyco._bounds import (
 from sipyco._framing import LineTooLong
 from sipyco._logfmt import MultilineFormatter
 from sipyco._streams import StreamLines, discard_until_closed
+from sipyco._tls import require_plain_tcp
 from sipyco.asyncio_tools import AsyncioServer, TaskObject, peer_name
 
 from ._logs.wire import LEVELS, TRACE, MalformedLine, RecordAssembler, parse_log_message
@@ -133,7 +134,9 @@ class LogForwarder(logging.Handler, TaskObject):
     """
 
     def __init__(self, host: str, port: int, reconnect_timer: float = 5.0,
-                 queue_size: int = 1000, *, source: str | None = None, **kwargs):
+                 queue_size: int = 1000, ssl_config=None, *, source: str | None = None,
+                 **kwargs):
+        require_plain_tcp(ssl_config)
         logging.Handler.__init__(self, **kwargs)
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")

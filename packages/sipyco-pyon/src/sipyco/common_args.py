@@ -42,12 +42,16 @@ def init_logger_from_args(args: argparse.Namespace) -> logging.Handler:
 
 
 def simple_network_args(parser: argparse.ArgumentParser,
-                        default_port: int | Iterable[tuple[str, str, int]]) -> None:
+                        default_port: int | Iterable[tuple[str, str, int]],
+                        ssl: bool = False) -> None:
     """Add ``--bind`` (repeatable; ``*`` for every interface),
     ``--no-localhost-bind`` and the port option(s).
 
     ``default_port`` is an int for a single ``-p/--port``, or a list of
     ``(name, purpose, default)`` giving one ``--port-NAME`` per entry.
+    With ``ssl``, also ``--ssl CERT KEY PEER`` (as upstream 1.10): this
+    side's certificate and key and the certificate(s) it trusts, stored as
+    ``args.ssl`` (None when not given).
     """
     group = parser.add_argument_group("network server")
     group.add_argument("--bind", default=[], action="append", metavar="ADDRESS",
@@ -55,6 +59,10 @@ def simple_network_args(parser: argparse.ArgumentParser,
                             "(repeatable; '*' listens on every interface)")
     group.add_argument("--no-localhost-bind", default=False, action="store_true",
                        help="do not listen on the localhost addresses as well")
+    if ssl:
+        group.add_argument("--ssl", nargs=3, metavar=("CERT", "KEY", "PEER"), default=None,
+                           help="mutual TLS: this side's certificate and key (PEM) and "
+                                "the certificate(s) it trusts")
     if isinstance(default_port, int):
         group.add_argument("-p", "--port", default=default_port, type=int,
                            help="TCP port to listen on (default: %(default)d)")

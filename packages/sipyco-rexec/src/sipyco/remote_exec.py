@@ -40,7 +40,7 @@ class RemoteExecServer:
 
 
 def simple_rexec_server_loop(target_name: str, target: Any, host, port: int,
-                             description: str | None = None) -> None:
+                             description: str | None = None, ssl_config: Any = None) -> None:
     """Serve ``target`` as ``target_name`` and remote execution as
     ``target_name + "_rexec"`` until Ctrl-C, SIGTERM or ``terminate()``."""
     initial_namespace: dict = {"controller_driver": target}
@@ -50,7 +50,7 @@ def simple_rexec_server_loop(target_name: str, target: Any, host, port: int,
         return RemoteExecServer(initial_namespace)
 
     simple_server_loop({target_name: target, target_name + "_rexec": new_namespace},
-                       host, port, description)
+                       host, port, description, ssl_config=ssl_config)
 
 
 _GLOBAL_RPC = """

@@ -39,6 +39,7 @@ import logging
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
+from sipyco._tls import require_plain_tcp
 from sipyco.asyncio_tools import SignalHandler
 from sipyco.errors import (
     CallTimeout,
@@ -72,12 +73,15 @@ logger = logging.getLogger("sipyco.pc_rpc")
 
 def simple_server_loop(targets: dict[str, Any], host, port: int,
                        description: str | None = None, allow_parallel: bool = False,
+                       ssl_config: Any = None,
                        *, loop: asyncio.AbstractEventLoop | None = None) -> None:
     """Serve ``targets`` until Ctrl-C, SIGTERM, or a client's ``terminate()``.
 
     ``host`` is an address or a list of them (as ``bind_address_from_args``
     returns).  A new event loop is used and closed unless ``loop`` is given.
+    ``ssl_config`` must be None in this release (NotImplementedError).
     """
+    require_plain_tcp(ssl_config)
     own_loop = loop is None
     if own_loop:
         loop = asyncio.new_event_loop()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
+from sipyco._tls import require_plain_tcp
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
@@ -106,8 +107,11 @@ class AsyncioClient(ClientFacade):
         self._handshake_waiter: asyncio.Future | None = None
         self._peer = ""
 
-    async def connect_rpc(self, host: str, port: int, target_name: Any = AutoTarget) -> None:
-        """Connect, and select ``target_name`` unless it is None."""
+    async def connect_rpc(self, host: str, port: int, target_name: Any = AutoTarget,
+                          ssl_config: Any = None) -> None:
+        """Connect, and select ``target_name`` unless it is None.
+        ``ssl_config`` must be None in this release (NotImplementedError)."""
+        require_plain_tcp(ssl_config)
         if self._transport is not None:
             raise RuntimeError("already connected")
         self._conn = conn = ClientConnection(max_message_size=self._max_message_size)

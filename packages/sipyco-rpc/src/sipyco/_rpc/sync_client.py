@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
+from sipyco._tls import require_plain_tcp
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
@@ -59,13 +60,15 @@ class Client(ClientFacade):
     reply can never be returned to a later call.  ``handshake_timeout`` bounds
     connecting and the handshake (default: ``timeout`` if given, else 10 s).
     ``max_message_size`` bounds requests and replies.  Use as a context
-    manager or call :meth:`close_rpc`.
+    manager or call :meth:`close_rpc`.  ``ssl_config`` (upstream 1.10's
+    mutual TLS) must be None in this release: NotImplementedError otherwise.
     """
 
     def __init__(self, host: str, port: int, target_name: Any = AutoTarget,
-                 timeout: float | None = None, *,
+                 timeout: float | None = None, ssl_config: Any = None, *,
                  handshake_timeout: float | None = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
+        require_plain_tcp(ssl_config)
         handshake = handshake_deadline(handshake_timeout, timeout)
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -227,8 +230,10 @@ class BestEffortClient:
     """
 
     def __init__(self, host: str, port: int, target_name: Any,
-                 firstcon_timeout: float = 1.0, retry: float = 5.0, *,
+                 firstcon_timeout: float = 1.0, retry: float = 5.0,
+                 ssl_config: Any = None, *,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
+        require_plain_tcp(ssl_config)
         self.__host = host
         self.__port = port
         self.__target_name = target_name

@@ -16,6 +16,7 @@ from sipyco._bounds import (
 )
 from sipyco._framing import LineBuffer, LineTooLong
 from sipyco._streams import READ_CHUNK
+from sipyco._tls import require_plain_tcp
 from sipyco.errors import (
     ConnectionClosed,
     DecodeError,
@@ -78,15 +79,18 @@ class Subscriber:
         self._closing = False
 
     async def connect(self, host: str, port: int,
-                      before_receive_cb: Callable[[], None] | None = None) -> None:
+                      before_receive_cb: Callable[[], None] | None = None,
+                      ssl_config: Any = None) -> None:
         """Connect, wait for the initial structure and start following mods.
 
         Raises ServerUnreachable when nobody listens, ConnectionClosed when
         the publisher hangs up instead of sending the structure (most often:
         it has no notifier of that name), HandshakeTimeout when it stays
         silent, MessageTooLarge for a structure over ``max_message_size``
-        and ProtocolViolation for one that cannot be read.
+        and ProtocolViolation for one that cannot be read.  ``ssl_config``
+        must be None in this release (NotImplementedError).
         """
+        require_plain_tcp(ssl_config)
         limit = self.handshake_timeout
         what = f"subscribing to notifier {self.notifier_name!r} at {host}:{port}"
         try:
