@@ -126,6 +126,13 @@ def test_same_fault_same_error_from_every_client_kind(fault, caplog):
     assert any(str(sync_exc) in w for w in warnings), warnings
 
 
+def test_server_gone_mid_call_is_eof_error_as_in_110():
+    with ScriptedServer(close_mid_call) as server:
+        with pytest.raises(EOFError):
+            with Client("127.0.0.1", server.port, "t", timeout=20) as c:
+                c.echo(1)
+
+
 def silent(peer):
     peer.until_closed()
 
