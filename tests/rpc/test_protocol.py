@@ -67,3 +67,22 @@ def test_a_type_registered_later_is_written(codec):
         assert b"Later" in c.encode_call("m", (Later(2),), {})
     finally:
         pyon.unregister(Later)
+
+
+def test_v1_connections_write_v1_whatever_sipyco_pyon_version_says():
+    """With SIPYCO_PYON_VERSION=2, pyon.encode writes v2; a pc_rpc connection
+    that settled on v1 (a 1.8 peer) must still get v1 text."""
+    import os
+    import subprocess
+    import sys
+    code = ("from sipyco._rpc import protocol as p; from sipyco import pyon; "
+            "print(pyon.encode((1, 2))); "
+            "print(p.V1.encode({'status': 'failed', 'exception': {'a': (1, 2)}}).decode(), end='');"
+            "print(p.identification_line(['t'], None, []).decode(), end='')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, SIPYCO_PYON_VERSION="2")).stdout
+    assert out.splitlines() == [
+        '{"__jsonclass__":["tuple",[[1,2]]]}',
+        '{"status": "failed", "exception": {"a": (1, 2)}}',
+        '{"targets": ["t"], "description": null}',
+    ]

@@ -29,6 +29,10 @@ __all__ = [
     "PyonError",
     "EncodeError",
     "DecodeError",
+    "JsonClassError",
+    "UnknownJsonClass",
+    "AlreadyRegistered",
+    "NotRegistered",
     "MessageTooLarge",
     "RPCError",
     "TransportError",
@@ -82,6 +86,42 @@ class DecodeError(PyonError, ValueError):
         self.offset = offset
         where = "" if offset is None else f" at offset {offset}"
         super().__init__(f"{reason}{where}")
+
+
+class JsonClassError(DecodeError, KeyError):
+    """A PYON v2 ``{"__jsonclass__": ...}`` object is malformed (not exactly
+    ``{"__jsonclass__": [NAME, [ARGS...]]}``) or names nothing known.
+
+    Also a ``KeyError``: a JSON reader that looks the name up in a table (as
+    sipyco 1.10's evidently does) fails with one, while this library's
+    refusals are ``ValueError``; code written for either catches this.
+    ``str()`` is the plain message (not ``KeyError``'s quoted form).
+    """
+
+    def __str__(self) -> str:
+        return BaseException.__str__(self)
+
+
+class UnknownJsonClass(JsonClassError):
+    """A ``__jsonclass__`` object names a type that is neither PYON's own nor
+    registered."""
+
+
+class AlreadyRegistered(PyonError, ValueError, AssertionError):
+    """:func:`sipyco.pyon.register` refused a type or a name that is already
+    taken (or reserved by PYON itself).
+
+    A ``ValueError`` (what this library has always raised) and an
+    ``AssertionError`` (what sipyco 1.10 raises), so code for either catches it.
+    """
+
+
+class NotRegistered(PyonError, KeyError):
+    """:func:`sipyco.pyon.deregister` / ``unregister`` was given a type or a
+    name that is not registered.  ``str()`` is the plain message."""
+
+    def __str__(self) -> str:
+        return BaseException.__str__(self)
 
 
 # ----------------------------------------------------------------- limits ---

@@ -3,10 +3,17 @@
 Two versions exist and both are read and written here:
 
 * **v1** (upstream sipyco 1.8) is a Python-expression syntax:
-  ``{"a": (1, 2), "b": nparray((3, ), "<i8", b"...")}``.  :func:`encode`
+  ``{"a": (1, 2), "b": nparray((3, ), "<i8", b"...")}``.  :func:`encode_v1`
   writes it exactly as upstream does.
 * **v2** (upstream sipyco 1.10) is JSON, with the types JSON lacks written as
-  ``{"__jsonclass__": [NAME, ARGS]}``.  :func:`encode_v2` writes it.
+  ``{"__jsonclass__": [NAME, ARGS]}``.  :func:`encode_v2` writes it, exactly
+  as 1.10 does.
+
+:func:`encode` and :func:`store_file` write the version :data:`DEFAULT_VERSION`
+names: v1 (as sipyco 1.8 does, the default) unless the environment variable
+``SIPYCO_PYON_VERSION`` was ``2`` when this module was imported, which makes
+them write v2 as sipyco 1.10's do (for a lab whose other programs run 1.10).
+:mod:`sipyco.pyon_v1` always writes v1.
 
 :func:`decode` reads either version and works out which one it was given:
 text that is valid JSON is read as v2 (any v1 text that is also JSON means
@@ -33,6 +40,9 @@ Application types are written as a call ``Name(arg, ...)`` in v1 and as
 ``{"__jsonclass__": ["Name", [arg, ...]]}`` in v2::
 
     pyon.register(Point, to_args=lambda p: (p.x, p.y))
+    # or, in sipyco 1.10's form:
+    pyon.register([Point], name="Point", encode=lambda p: [p.x, p.y],
+                  decode=Point)
 
 Each :class:`Codec` has its own registry and limits; the module-level
 functions use a default codec whose registry :func:`register` extends.
@@ -53,13 +63,13 @@ from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
 from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
 from ._pyon.locate import explain_failure
-from ._pyon.registry import Registry
+from ._pyon.registry import _UNSET, Registry
 from ._pyon.specials import V1_CALLS, V2_CLASSES
 from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [
-    "encode", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
-    "store_file", "load_file", "register", "unregister",
+    "encode", "encode_v1", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
+    "store_file", "load_file", "register", "unregister", "deregister",
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
     "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED", "DEFAULT_VERSION",
 ]
@@ -69,15 +79,24 @@ class Codec:
 
     ``registry``: application types (a new empty one by default);
     ``max_depth``: deepest container nesting accepted when reading v1, and
-    reported when writing a structure too deep (or cyclic) to write.
+    reported when writing a structure too deep (or cyclic) to write;
+    ``version``: the PYON version :meth:`encode` and :meth:`store_file`
+    write, 1 or 2 (default: :data:`DEFAULT_VERSION`).  Reading always
+    accepts both; :meth:`encode_v1` and :meth:`encode_v2` write their own
+    version whatever ``version`` is.
     """
 
     def __init__(self, registry: Registry | None = None, *,
-                 max_depth: int = DEFAULT_MAX_DEPTH):
+                 max_depth: int = DEFAULT_MAX_DEPTH, version: int | None = None):
         if not isinstance(max_depth, int) or max_depth < 1:
             raise ValueError("max_depth must be a positive int")
+        if version is None:
+            version = DEFAULT_VERSION
+        if version not in (1, 2) or type(version) is not int:
+            raise ValueError(f"PYON version must be 1 or 2, not {version!r}")
         self.registry = Registry() if registry is None else registry
         self.max_depth = max_depth
+        self.version = version
         self._built_for = None
 
     def _tables(self):
@@ -118,6 +137,13 @@ class Codec:
         raise ValueError(f"PYON version must be 1 or 2, not {version!r}")
 
     def encode(self, x: Any, pretty: bool = False) -> str:
+        """PYON text for ``x`` in this codec's ``version``: :meth:`encode_v1`
+        when it is 1, :meth:`encode_v2` when it is 2."""
+        if self.version == 2:
+            return self.encode_v2(x, pretty)
+        return self.encode_v1(x, pretty)
+
+    def encode_v1(self, x: Any, pretty: bool = False) -> str:
         """PYON v1 text for ``x``; ``pretty`` spreads dicts over several lines.
 
         Raises :class:`EncodeError` (a ``TypeError``) naming the type and path
@@ -128,7 +154,9 @@ class Codec:
         return self._run(writer, x)
 
     def encode_v2(self, x: Any, pretty: bool = False) -> str:
-        """PYON v2 (JSON) text for ``x``; compact unless ``pretty``."""
+        """PYON v2 (JSON) text for ``x``; compact (byte for byte as sipyco
+        1.10 writes it) unless ``pretty``, which indents four spaces per level
+        and sorts the keys of plain JSON objects."""
         text = self._run(self._tables()._v2, x)
         return prettify_v2(text) if pretty else text
 
@@ -150,8 +178,17 @@ class Codec:
         return _reader_v1.decode_v1(s, self._tables()._v1_calls, self.max_depth)
 
     def store_file(self, filename: str | os.PathLike, x: Any) -> None:
-        """Write ``x`` as pretty PYON v1 to ``filename``, atomically (see :func:`store_file`)."""
-        atomic_write(filename, (self.encode(x, pretty=True) + "\n").encode("utf-8"))
+        """Write ``x`` to ``filename`` as pretty PYON of this codec's
+        ``version``, atomically (see :func:`store_file`)."""
+        self._store(filename, self.encode(x, pretty=True))
+
+    def store_file_v1(self, filename: str | os.PathLike, x: Any) -> None:
+        """Write ``x`` to ``filename`` as pretty PYON v1, whatever ``version`` is."""
+        self._store(filename, self.encode_v1(x, pretty=True))
+
+    @staticmethod
+    def _store(filename, text: str) -> None:
+        atomic_write(filename, (text + "\n").encode("utf-8"))
 
     def load_file(self, filename: str | os.PathLike) -> Any:
         """Read a PYON v1 or v2 file."""
@@ -192,12 +229,31 @@ writer = _default.writer
 
 
 def encode(x: Any, pretty: bool = False) -> str:
-    """Serialize ``x`` as PYON v1 text (ASCII, one line unless ``pretty``)."""
+    """Serialize ``x`` as PYON text (ASCII, one line unless ``pretty``).
+
+    The version is :data:`DEFAULT_VERSION`: v1 (as sipyco 1.8 writes it,
+    :func:`encode_v1`) by default; v2 when ``SIPYCO_PYON_VERSION=2`` was set
+    at import, written exactly as sipyco 1.10's ``encode`` writes it
+    (compact JSON, :func:`encode_v2`).  With ``pretty`` and v2 the text is
+    ``encode_v2(x, pretty=True)``: indented JSON with sorted keys, this
+    library's pretty form (1.10's own pretty layout could not be compared
+    and may differ in whitespace or key order; the value is the same).
+
+    Raises :class:`EncodeError` (a ``TypeError``) naming the type and path
+    of the first value it cannot write.
+    """
     return _default.encode(x, pretty)
 
 
+def encode_v1(x: Any, pretty: bool = False) -> str:
+    """Serialize ``x`` as PYON v1 text, as sipyco 1.8 writes it, whatever
+    :data:`DEFAULT_VERSION` is."""
+    return _default.encode_v1(x, pretty)
+
+
 def encode_v2(x: Any, pretty: bool = False) -> str:
-    """Serialize ``x`` as PYON v2 (JSON) text, as upstream sipyco 1.10 writes it."""
+    """Serialize ``x`` as PYON v2 (JSON) text, as upstream sipyco 1.10 writes
+    it, whatever :data:`DEFAULT_VERSION` is (``pretty``: indented, sorted keys)."""
     return _default.encode_v2(x, pretty)
 
 
@@ -220,7 +276,11 @@ def decode_v2(s: str | bytes) -> Any:
 
 
 def store_file(filename: str | os.PathLike, x: Any) -> None:
-    """Write ``x`` to ``filename`` as pretty PYON v1, atomically.
+    """Write ``x`` to ``filename`` as pretty PYON, atomically, followed by a
+    newline: v1 (``encode_v1(x, pretty=True)``) by default, v2
+    (``encode_v2(x, pretty=True)``) when :data:`DEFAULT_VERSION` is 2.
+    :func:`load_file` reads either.  :func:`sipyco.pyon_v1.store_file`
+    always writes v1.
 
     The value is encoded first, then written to a temporary file in the same
     directory, flushed and fsynced, and moved over ``filename`` with
@@ -235,18 +295,45 @@ def load_file(filename: str | os.PathLike) -> Any:
     return _default.load_file(filename)
 
 
-def register(cls: type, *, name: str | None = None,
-             to_args: Callable[[Any], tuple | list],
-             from_args: Callable[..., Any] | None = None) -> type:
-    """Add an application type to the default codec.
+def register(cls: Any = _UNSET, *, name: str | None = None,
+             to_args: Callable[[Any], tuple | list] | None = None,
+             from_args: Callable[..., Any] | None = None,
+             encode: Callable[[Any], tuple | list] | None = None,
+             decode: Callable[..., Any] | None = None,
+             types: Any = _UNSET) -> Any:
+    """Add application types to the default codec, in either of two forms
+    (told apart by the keywords used):
 
-    ``to_args(obj)`` returns the encodable arguments that describe ``obj``;
-    ``from_args(*args)`` (default: ``cls``) rebuilds it.  ``name`` (default:
-    the class name) is what appears in the text.  Returns ``cls``.
+    ``register(cls, *, name=None, to_args, from_args=None)``: ``to_args(obj)``
+    returns the encodable arguments that describe ``obj``; ``from_args(*args)``
+    (default: ``cls``) rebuilds it.  ``name`` (default: the class name) is
+    what appears in the text.  Registering ``cls`` again replaces it.
+    Returns ``cls``.
+
+    ``register(types, *, name, encode, decode)``, sipyco 1.10's form:
+    ``types`` is an iterable of classes (or one class) written under
+    ``name``; ``encode(obj)`` returns the list of arguments and
+    ``decode(*args)`` rebuilds the value.  Returns ``None``.
+
+    A type or name already registered (or reserved by PYON) raises
+    :class:`~sipyco.errors.AlreadyRegistered`, both a ``ValueError`` (as this
+    library always raised) and an ``AssertionError`` (as 1.10 raises).
+    See :meth:`Registry.register` for the details.
     """
-    return _default_registry.register(cls, name=name, to_args=to_args, from_args=from_args)
+    return _default_registry.register(cls, name=name, to_args=to_args, from_args=from_args,
+                                      encode=encode, decode=decode, types=types)
 
 
 def unregister(cls: type) -> None:
-    """Remove an application type from the default codec."""
+    """Remove an application type from the default codec
+    (:class:`~sipyco.errors.NotRegistered`, a ``KeyError``, if unknown)."""
     _default_registry.unregister(cls)
+
+
+def deregister(types: Any, name: str) -> None:
+    """sipyco 1.10's removal: forget ``types`` (an iterable of classes, or one
+    class) registered under ``name``.  Unknown ones raise
+    :class:`~sipyco.errors.NotRegistered` (a ``KeyError``) and nothing
+    changes; afterwards encoding such a value is an ``EncodeError`` (a
+    ``TypeError``)."""
+    _default_registry.deregister(types, name)

@@ -2,14 +2,16 @@
 
 The JSON itself is parsed by the standard library's C scanner; every
 ``__jsonclass__`` object is rebuilt by a named, checked builder, and names
-nobody registered are refused.
+nobody registered are refused (with :class:`~sipyco.errors.UnknownJsonClass`;
+a malformed ``__jsonclass__`` object with :class:`~sipyco.errors.JsonClassError`:
+both ``DecodeError`` and ``KeyError``).
 """
 
 from __future__ import annotations
 
 import json
 
-from ..errors import DecodeError
+from ..errors import DecodeError, JsonClassError, UnknownJsonClass
 
 __all__ = ["make_decoder", "decode_v2"]
 
@@ -17,9 +19,10 @@ __all__ = ["make_decoder", "decode_v2"]
 class _Refused(Exception):
     """Internal: a ``__jsonclass__`` object that could not be built."""
 
-    def __init__(self, reason: str, name: str | None = None):
+    def __init__(self, reason: str, name: str | None = None, error=DecodeError):
         super().__init__(reason)
         self.name = name
+        self.error = error  # the DecodeError class to raise
 
     def offset_in(self, text: str) -> int | None:
         """Where the refused object is: its name, else the first jsonclass."""
@@ -46,11 +49,11 @@ def _make_hook(builders: dict):
         if len(obj) != 1 or not isinstance(spec, list) or len(spec) != 2 \
                 or not isinstance(spec[0], str) or not isinstance(spec[1], list):
             raise _Refused('a "__jsonclass__" object must be exactly '
-                           '{"__jsonclass__": [NAME, [ARGS...]]}')
+                           '{"__jsonclass__": [NAME, [ARGS...]]}', None, JsonClassError)
         name, args = spec
         builder = builders.get(name)
         if builder is None:
-            raise _Refused(f"unknown __jsonclass__ name {name[:40]!r}", name)
+            raise _Refused(f"unknown __jsonclass__ name {name[:40]!r}", name, UnknownJsonClass)
         try:
             return builder(*args)
         except Exception as exc:  # noqa: BLE001 - any refusal by a builder
@@ -73,7 +76,7 @@ def decode_v2(text: str, decoder: json.JSONDecoder, not_json=None):
         if not_json is None:
             raise DecodeError(f"invalid JSON: {exc.msg}", exc.pos) from None
     except _Refused as exc:
-        raise DecodeError(str(exc), exc.offset_in(text)) from None
+        raise exc.error(str(exc), exc.offset_in(text)) from None
     except RecursionError:
         if not_json is None:
             raise DecodeError("JSON nests too deeply for this reader",

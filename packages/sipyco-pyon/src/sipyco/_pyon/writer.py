@@ -17,7 +17,7 @@ from json.encoder import encode_basestring_ascii
 import numpy
 
 from .b64 import encode_ascii
-from .registry import Registry
+from .registry import Registry, v1_name_ok
 from .specials import WRITTEN_AS_CALLS
 from .values import dtype_to_wire
 
@@ -102,9 +102,22 @@ def new_writer():
         npscalar = calls["npscalar"]
         before, after, sep, end = custom
         for cls, entry in registry.by_type().items():
-            table[cls] = _custom_writer(enc, entry.to_args, before + entry.name + after, sep, end)
+            if version == 1 and not v1_name_ok(entry.name):
+                table[cls] = _v1_refuser(entry.name)
+                continue
+            name = entry.name if version == 1 else encode_basestring_ascii(entry.name)[1:-1]
+            table[cls] = _custom_writer(enc, entry.to_args, before + name + after, sep, end)
 
     return enc, install
+
+
+def _v1_refuser(name: str):
+    # 1.10-style names need not be identifiers; v1 writes NAME(...), so it cannot.
+    def refuse(x):
+        raise Unsupported(x, f"{type(x).__qualname__} is registered under the name {name!r}, "
+                             "which PYON v1 cannot write (not a Python identifier); "
+                             "write it as PYON v2")
+    return refuse
 
 
 def _custom_writer(enc, to_args: Callable, head: str, sep: str, end: str):

@@ -44,7 +44,7 @@ class WireCodec:
         self.version = version
         self.name = f"pyon_v{version}"
         if version == 1:  # v1 peers write v1; JSON text reads the same either way
-            self._encode, self._decode = pyon.encode, pyon.decode
+            self._encode, self._decode = pyon.encode_v1, pyon.decode
             self._call = ('{"action": "call", "name": ', ', "args": ', ', "kwargs": ', "}\n")
             self._ok = '{"status": "ok", "ret": '
         else:
