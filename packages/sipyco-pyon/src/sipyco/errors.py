@@ -39,6 +39,7 @@ __all__ = [
     "RPCTransportError",
     "ServerUnreachable",
     "ConnectionClosed",
+    "PeerGone",
     "CallTimeout",
     "HandshakeTimeout",
     "ProtocolViolation",
@@ -169,6 +170,11 @@ class ServerUnreachable(TransportError, ConnectionRefusedError):
 class ConnectionClosed(TransportError, EOFError):
     """The peer closed the connection (or it was closed after an earlier
     failure) before the expected message arrived."""
+
+
+class PeerGone(ConnectionClosed, BrokenPipeError, ConnectionResetError):
+    """Writing failed because the peer closed its end (pipe_ipc): also the
+    ``BrokenPipeError`` and ``ConnectionResetError`` upstream code catches."""
 
 
 class CallTimeout(TransportError, TimeoutError):
