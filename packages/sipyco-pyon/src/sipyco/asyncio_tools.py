@@ -1,4 +1,17 @@
-"""Small asyncio building blocks shared by SiPyCo's servers and clients."""
+"""Small asyncio building blocks shared by SiPyCo's servers and clients.
+
+This module has two names: ``sipyco.asyncio_tools`` (sipyco 1.8) and
+``sipyco.tools`` (the name 1.10 gave it); both hold the same objects and
+both ship in sipyco-pyon, so code written for either release imports with
+any SiPyCo distribution installed.
+
+Upstream 1.10 makes ``import sipyco.asyncio_tools`` emit a
+DeprecationWarning.  This one does not, on purpose: test suites written for
+1.8 often run with ``-W error`` (or ``filterwarnings = error``), where such a
+warning is an import failure, and the point of this implementation is that
+code written for either release runs unchanged.  Neither name is going away
+here, so there is nothing to warn about.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +19,16 @@ import asyncio
 import atexit
 import logging
 import signal
+import ssl
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 __all__ = ["AsyncioServer", "TaskObject", "SignalHandler", "atexit_register_coroutine",
-           "peer_name"]
+           "peer_name", "Condition", "BackgroundTaskPool", "SimpleSSLConfig"]
 
 logger = logging.getLogger(__name__)
+
+_SIGHUP = getattr(signal, "SIGHUP", None)  # not on Windows
 
 
 class AsyncioServer:
@@ -29,10 +45,18 @@ class AsyncioServer:
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
 
-    async def start(self, host: str | Iterable[str] | None, port: int) -> None:
+    async def start(self, host: str | Iterable[str] | None, port: int,
+                    ssl_config: SimpleSSLConfig | None = None) -> None:
         """Listen on ``host`` (an address, a list of them, or ``None`` for every
         interface) and ``port`` (0 picks a free one, see :attr:`port`).
-        Call :meth:`stop` to release the resources afterwards."""
+        Call :meth:`stop` to release the resources afterwards.
+
+        ``ssl_config`` is accepted for sipyco 1.10's signature; serving over
+        TLS is not implemented yet, so anything but None raises
+        NotImplementedError.
+        """
+        if ssl_config is not None:
+            raise NotImplementedError("TLS (ssl_config) arrives with the mutual-TLS issue")
         if self._server is not None:
             raise RuntimeError("server already started")
         if host is not None and not isinstance(host, str):
@@ -100,14 +124,25 @@ def peer_name(writer: asyncio.StreamWriter) -> str:
 
 class TaskObject:
     """Something that runs one background task: subclasses implement
-    ``_do()``; :meth:`start` launches it, :meth:`stop` cancels and awaits it."""
+    ``_do()``; :meth:`start` launches it, :meth:`stop` cancels and awaits it.
+    An exception escaping ``_do`` (other than cancellation) is logged, then
+    ends the task with that exception."""
 
     task: asyncio.Task | None = None
 
     def start(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         if self.task is not None and not self.task.done():
             raise RuntimeError("already started")
-        self.task = asyncio.ensure_future(self._do(), loop=loop)
+        self.task = asyncio.ensure_future(self._run_logged(), loop=loop)
+
+    async def _run_logged(self) -> None:
+        try:
+            await self._do()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s task failed", type(self).__name__)
+            raise
 
     async def stop(self) -> None:
         task, self.task = self.task, None
@@ -121,14 +156,16 @@ class TaskObject:
 
 
 class SignalHandler:
-    """Turns SIGINT and SIGTERM into an awaitable event.
+    """Turns SIGINT, SIGTERM and (where the platform has it) SIGHUP into an
+    awaitable event.
 
     Call :meth:`setup` (from the thread running, or about to run, the event
     loop), await :meth:`wait_terminate`, and :meth:`teardown` to restore the
-    previous handlers.
+    previous handlers.  A SIGHUP that the process was started ignoring (as
+    under ``nohup``) stays ignored.
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM) + ((_SIGHUP,) if _SIGHUP is not None else ())
 
     def __init__(self) -> None:
         self._previous: dict[int, Any] = {}
@@ -145,6 +182,8 @@ class SignalHandler:
         self._loop = loop
         self._event = asyncio.Event()
         for sig in self.SIGNALS:
+            if sig == _SIGHUP and signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # started under nohup: the user asked to ignore it
             self._previous[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
@@ -154,7 +193,7 @@ class SignalHandler:
             loop.call_soon_threadsafe(event.set)
 
     async def wait_terminate(self) -> int:
-        """Wait for SIGINT or SIGTERM; returns the signal number."""
+        """Wait for one of the signals; returns the signal number."""
         if self._event is None:
             raise RuntimeError("call setup() first")
         await self._event.wait()
@@ -180,3 +219,118 @@ def atexit_register_coroutine(coroutine: Callable[[], Coroutine],
             loop.run_until_complete(coroutine())
 
     atexit.register(run)
+
+
+class Condition:
+    """Tasks wait until something happens; :meth:`notify` wakes every task
+    waiting at that moment (later waiters wait for the next notification).
+
+    Unlike :class:`asyncio.Condition` there is no lock to hold.  ``loop`` is
+    accepted for compatibility and otherwise unused: waiting happens on the
+    running loop.  Use it from that loop's thread only.
+    """
+
+    def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._waiters: list[asyncio.Future] = []
+
+    async def wait(self) -> None:
+        """Return after the next :meth:`notify`."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._waiters:  # cancelled before being notified
+                self._waiters.remove(waiter)
+
+    def notify(self) -> None:
+        """Wake every task currently in :meth:`wait`."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class BackgroundTaskPool:
+    """Fire-and-forget tasks that are not lost: :meth:`create` starts a task
+    and keeps a reference to it until it finishes (asyncio itself keeps only
+    weak ones, so an unreferenced task may vanish mid-run).  An exception
+    ending a task is logged.  :meth:`stop` cancels what is still running and
+    waits for it.  ``loop`` is the loop tasks run on (default: the running
+    loop at each :meth:`create`).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop
+        self._tasks: set[asyncio.Task] = set()
+
+    def create(self, coro: Coroutine) -> asyncio.Task:
+        """Run ``coro`` as a task; returns the task."""
+        loop = self.loop if self.loop is not None else asyncio.get_running_loop()
+        task = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    @property
+    def tasks(self) -> frozenset[asyncio.Task]:
+        """The tasks still running."""
+        return frozenset(self._tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def stop(self) -> None:
+        """Cancel every task still running and wait until all have ended."""
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.difference_update(tasks)
+
+
+class SimpleSSLConfig:
+    """Where this side's TLS certificate and key are, and which peers it trusts.
+
+    ``local_cert`` and ``local_key`` are PEM files of this side's certificate
+    and private key; ``peer_cert`` a PEM file holding the certificate(s) of
+    the peers to accept (several may be concatenated).  Both ends present a
+    certificate and both require one from the other (mutual authentication);
+    trust is exactly ``peer_cert``, never the system's authorities, and host
+    names are not checked (lab machines are known by certificate, not name).
+    The files are read when a context is made; a missing or unreadable file
+    raises OSError (or ssl.SSLError) there.
+    """
+
+    def __init__(self, local_cert: str, local_key: str, peer_cert: str) -> None:
+        self.local_cert = local_cert
+        self.local_key = local_key
+        self.peer_cert = peer_cert
+
+    def _context(self, protocol: int) -> ssl.SSLContext:
+        context = ssl.SSLContext(protocol)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_cert_chain(self.local_cert, self.local_key)
+        context.load_verify_locations(cafile=self.peer_cert)
+        return context
+
+    def create_client_context(self) -> ssl.SSLContext:
+        """A context for the connecting side."""
+        return self._context(ssl.PROTOCOL_TLS_CLIENT)
+
+    def create_server_context(self) -> ssl.SSLContext:
+        """A context for the listening side; clients without a trusted
+        certificate are refused during the handshake."""
+        return self._context(ssl.PROTOCOL_TLS_SERVER)
+
+    def __repr__(self) -> str:
+        return (f"SimpleSSLConfig(local_cert={self.local_cert!r}, "
+                f"local_key={self.local_key!r}, peer_cert={self.peer_cert!r})")
