@@ -23,6 +23,8 @@ import ssl
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+from ._tls import require_plain_tcp
+
 __all__ = ["AsyncioServer", "TaskObject", "SignalHandler", "atexit_register_coroutine",
            "peer_name", "Condition", "BackgroundTaskPool", "SimpleSSLConfig"]
 
@@ -55,8 +57,7 @@ class AsyncioServer:
         TLS is not implemented yet, so anything but None raises
         NotImplementedError.
         """
-        if ssl_config is not None:
-            raise NotImplementedError("TLS (ssl_config) arrives with the mutual-TLS issue")
+        require_plain_tcp(ssl_config)
         if self._server is not None:
             raise RuntimeError("server already started")
         if host is not None and not isinstance(host, str):
