@@ -6,16 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sipyco import pyon
 from sipyco._bounds import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_BACKLOG_BYTES,
-    HANDSHAKE_LINE_LIMIT,
     check_timeout,
 )
-from sipyco._streams import StreamLines, discard_until_closed
 from sipyco.asyncio_tools import AsyncioServer, peer_name
 
+from .fanout import as_line, read_request, resolve_pyon_version, text_writer, until_gone
 from .mods import Notifier
 
 __all__ = ["Publisher", "HELLO"]
@@ -58,27 +56,34 @@ class Publisher(AsyncioServer):
 
     Each new subscriber gets the structure as it is, then every later change
     in order.  Each change is encoded once, when it is made, whatever the
-    number of subscribers.  Mods are written as PYON v1 (what sipyco 1.8
-    subscribers read); ``pyon_version=2`` writes v2 (JSON) instead, which our
-    Subscriber and sipyco 1.10's read faster.
+    number of subscribers.  ``pyon_version`` chooses what is written: 1 is
+    PYON v1 (what sipyco 1.8 subscribers read), 2 is v2 (JSON, what 1.10
+    publishers write; our Subscriber reads it faster), and None, the
+    default, is the process default :data:`sipyco.pyon.DEFAULT_VERSION`: v1
+    unless the environment variable ``SIPYCO_PYON_VERSION`` is ``2``.  The
+    chosen version is :attr:`pyon_version`.
 
     A subscriber that does not keep up (stalled, suspended, half-open) is
     disconnected, with a warning naming it, once more than
     ``max_backlog_bytes`` wait to be sent to it; memory stays bounded and the
     other subscribers are not affected.  Peers must complete the handshake
     within ``handshake_timeout`` seconds.
+
+    Raises ValueError for a bad ``pyon_version``, limit or notifier name and
+    TypeError for a value of ``notifiers`` that is not a Notifier.
     """
 
-    def __init__(self, notifiers: dict[str, Notifier], *, pyon_version: int = 1,
+    def __init__(self, notifiers: dict[str, Notifier], *, pyon_version: int | None = None,
                  max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES,
                  handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT):
-        if pyon_version not in (1, 2):
-            raise ValueError("pyon_version must be 1 or 2")
+        version = resolve_pyon_version(pyon_version)
         if max_backlog_bytes < 1:
             raise ValueError("max_backlog_bytes must be positive")
         check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
         super().__init__()
-        self._encode_text = pyon.encode if pyon_version == 1 else pyon.encode_v2
+        #: The PYON version written to subscribers (1 or 2).
+        self.pyon_version = version
+        self._encode_text = text_writer(version)
         self.max_backlog_bytes = max_backlog_bytes
         self.handshake_timeout = handshake_timeout
         self._notifiers = dict(notifiers)
@@ -98,7 +103,7 @@ class Publisher(AsyncioServer):
             notifier.publisher_hooks = (self._encode, self._sender(subs))
 
     def _encode(self, mod: dict) -> bytes:
-        return (self._encode_text(mod) + "\n").encode("ascii")
+        return as_line(self._encode_text(mod))
 
     @staticmethod
     def _sender(subs: set[_Subscription]):
@@ -114,10 +119,7 @@ class Publisher(AsyncioServer):
 
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
-        try:
-            name = await asyncio.wait_for(self._handshake(reader), self.handshake_timeout)
-        except asyncio.TimeoutError:
-            return
+        name = await self._handshake(reader)
         if name is None:
             return
         notifier = self._notifiers[name]
@@ -134,7 +136,7 @@ class Publisher(AsyncioServer):
         subs.add(sub)
         try:
             sub.send(init)
-            closed = asyncio.ensure_future(_until_gone(reader, writer))
+            closed = asyncio.ensure_future(until_gone(reader, writer))
             dropped = asyncio.ensure_future(sub.dropped.wait())
             try:
                 await asyncio.wait([closed, dropped], return_when=asyncio.FIRST_COMPLETED)
@@ -146,23 +148,13 @@ class Publisher(AsyncioServer):
 
     async def _handshake(self, reader: asyncio.StreamReader) -> str | None:
         """The notifier name a subscriber asks for; None to hang up (a wrong
-        banner, an over-long line, an unknown name)."""
-        lines = StreamLines(reader, HANDSHAKE_LINE_LIMIT, hang_up_on_overflow=True)
-        if await lines.next() != HELLO[:-1]:
+        banner, an over-long line, no request within handshake_timeout, an
+        unknown name)."""
+        name = await read_request(reader, HELLO, self.handshake_timeout)
+        if name is None:
             return None
-        line = await lines.next()
-        if not isinstance(line, bytes):
-            return None
-        name = line.decode("utf-8", "replace").rstrip("\r")
         if name not in self._notifiers:
             logger.info("a subscriber asked for unknown notifier %r", name[:80])
             return None
         return name
 
-
-async def _until_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    # Subscribers send nothing after the handshake.  End of stream may only
-    # mean the subscriber shut down its sending side, so keep publishing to
-    # it until the connection itself is closed (a failed write, or an abort).
-    await discard_until_closed(reader)
-    await writer.wait_closed()

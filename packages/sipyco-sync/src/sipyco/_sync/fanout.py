@@ -1,0 +1,82 @@
+"""What the two one-to-many servers (the sync_struct Publisher and the
+broadcast Broadcaster) have in common: the PYON version they write, one
+encoding per value whatever the audience, the opening request of a peer
+(a banner line, then the name of what it wants) and noticing that a peer
+which should send nothing has gone.
+
+How much may wait for a slow peer, and what happens then, is each server's
+own business: a sync_struct subscriber is dropped, a broadcast receiver
+misses values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from sipyco import pyon
+from sipyco._bounds import HANDSHAKE_LINE_LIMIT
+from sipyco._streams import StreamLines, discard_until_closed
+
+__all__ = ["resolve_pyon_version", "text_writer", "as_line", "read_request", "until_gone"]
+
+
+def resolve_pyon_version(pyon_version: int | None) -> int:
+    """The PYON version a server writes: ``pyon_version`` when given (1 or
+    2), else the process default :data:`sipyco.pyon.DEFAULT_VERSION`.
+    ValueError for anything else."""
+    if pyon_version is None:
+        return pyon.DEFAULT_VERSION
+    if isinstance(pyon_version, bool) or pyon_version not in (1, 2):
+        raise ValueError(f"pyon_version must be 1, 2 or None (the process default), "
+                         f"not {pyon_version!r}")
+    return pyon_version
+
+
+def text_writer(version: int) -> Callable[[Any], str]:
+    """A function writing one value as compact PYON text of exactly
+    ``version``, whatever the process default.  It raises
+    :class:`~sipyco.errors.EncodeError` (a ``TypeError``) naming the value
+    it cannot write and where it sits."""
+    if version == 1:
+        return pyon.encode_v1
+    if version == 2:
+        return pyon.encode_v2
+    raise ValueError(f"PYON version must be 1 or 2, not {version!r}")
+
+
+def as_line(text: str) -> bytes:
+    """The bytes of one protocol line holding ``text`` (PYON text is ASCII)."""
+    return (text + "\n").encode("ascii")
+
+
+async def read_request(reader: asyncio.StreamReader, banner: bytes,
+                       timeout: float) -> str | None:
+    """The name a connecting peer asks for: it must send the line ``banner``
+    (given with its newline), then the name on a line of its own, within
+    ``timeout`` seconds.  None means hang up: a wrong banner, a line over
+    HANDSHAKE_LINE_LIMIT, the end of the stream or the time running out."""
+    try:
+        return await asyncio.wait_for(_request(reader, banner.rstrip(b"\n")), timeout)
+    except asyncio.TimeoutError:
+        return None
+
+
+async def _request(reader: asyncio.StreamReader, banner: bytes) -> str | None:
+    lines = StreamLines(reader, HANDSHAKE_LINE_LIMIT, hang_up_on_overflow=True)
+    if await lines.next() != banner:
+        return None
+    name = await lines.next()
+    if type(name) is not bytes:
+        return None
+    return name.decode("utf-8", "replace").rstrip("\r")
+
+
+async def until_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Return once a peer that only listens is gone.  Whatever it sends is
+    dropped.  Its end of stream may be a half-close (it shut down only its
+    sending side and still reads), so this waits for the connection itself
+    to close: a failed write, or an abort."""
+    await discard_until_closed(reader)
+    await writer.wait_closed()
