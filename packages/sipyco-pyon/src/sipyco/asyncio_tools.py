@@ -210,10 +210,16 @@ def atexit_register_coroutine(coroutine: Callable[[], Coroutine],
                               *, loop: asyncio.AbstractEventLoop | None = None) -> None:
     """Run ``coroutine()`` to completion on ``loop`` when the interpreter exits.
 
-    ``loop`` must be given unless this is called from a running event loop.
+    Without ``loop``: the running loop when called from one, else the
+    thread's current loop, so the usual ``main()`` can register its cleanup
+    after ``asyncio.set_event_loop(loop)`` and before running anything.
+    Nothing runs at exit if the loop has been closed by then.
     """
     if loop is None:
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
 
     def run() -> None:
         if not loop.is_closed():

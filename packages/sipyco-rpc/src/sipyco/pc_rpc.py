@@ -56,6 +56,9 @@ from sipyco.errors import (
     TransportError,
 )
 
+# Re-exported, not part of __all__: sipyco 1.10 programs import them from here.
+from sipyco.packed_exceptions import current_exc_packed, raise_packed_exc  # noqa: F401
+
 from ._rpc.async_client import AsyncioClient
 from ._rpc.server import Server
 from ._rpc.sync_client import AutoTarget, BestEffortClient, Client

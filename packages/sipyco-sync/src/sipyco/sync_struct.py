@@ -22,6 +22,9 @@ and our subscribers follow publishers of either version.
 
 from __future__ import annotations
 
+# Re-exported, not part of __all__: sipyco 1.10 programs import it from here.
+from sipyco.asyncio_tools import AsyncioServer  # noqa: F401
+
 from ._sync.mods import ModAction, Notifier, process_mod, update_from_dict
 from ._sync.publisher import Publisher
 from ._sync.subscriber import Subscriber

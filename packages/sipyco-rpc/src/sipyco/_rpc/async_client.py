@@ -35,14 +35,31 @@ logger = logging.getLogger("sipyco.pc_rpc")
 _WRITE_HIGH_WATER = 1 << 20
 
 
-class _Done:
-    """What :meth:`AsyncioClient.close_rpc` returns: the work is already done,
-    and awaiting it (as code written for upstream 1.10 does) is harmless."""
+class _Closing:
+    """What :meth:`AsyncioClient.close_rpc` returns: it closes the connection
+    when awaited (1.10's ``await remote.close_rpc()``, or the cleanup idiom
+    that makes it early and awaits it later), or, never awaited, when it is
+    dropped (1.8's bare ``remote.close_rpc()``)."""
 
-    __slots__ = ()
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncioClient):
+        self._client = client
+
+    def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client._shutdown("close_rpc() was called")
 
     def __await__(self):
+        self._close()
         return iter(())
+
+    def __del__(self) -> None:
+        try:
+            self._close()
+        except Exception:  # noqa: BLE001 - e.g. its event loop is gone already
+            pass
 
 
 class _Link(asyncio.Protocol):
@@ -216,10 +233,12 @@ class AsyncioClient(ClientFacade):
         """``{"docstring": ..., "methods": {name: (argspec, docstring)}}``."""
         return await self._request(self._connection().method_list_request)
 
-    def close_rpc(self) -> _Done:
-        """Close the connection.  Works called plainly or awaited."""
-        self._shutdown("close_rpc() was called")
-        return _Done()
+    def close_rpc(self) -> _Closing:
+        """Close the connection: when the result is awaited, or at once when
+        it is not kept (a plain ``remote.close_rpc()`` statement).  Code that
+        keeps it to await later (``addCleanup(loop.run_until_complete,
+        remote.close_rpc())``) can go on calling until then."""
+        return _Closing(self)
 
     def _shutdown(self, why: str, error: BaseException | None = None) -> None:
         """Close everything; calls still waiting get ``error`` (the first of

@@ -112,6 +112,18 @@ class Publisher(AsyncioServer):
                 sub.send(line)
         return send
 
+    def publish(self, notifier: Notifier, mod: dict) -> None:
+        """Send ``mod`` to the subscribers of ``notifier`` (one of the
+        notifiers this Publisher serves) as if the notifier had made it:
+        for programs that apply changes to the structure themselves.
+        ValueError for a notifier this Publisher does not serve;
+        EncodeError (a TypeError) for a mod that cannot be written."""
+        for name, served in self._notifiers.items():
+            if served is notifier:
+                self._sender(self._subscriptions[name])(self._encode(mod))
+                return
+        raise ValueError(f"{notifier!r} is not one of this Publisher's notifiers")
+
     def release(self) -> None:
         """Detach from the notifiers so another Publisher may serve them."""
         for notifier in self._notifiers.values():

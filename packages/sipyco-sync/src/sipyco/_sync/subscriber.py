@@ -73,9 +73,13 @@ class Subscriber:
                                                allow_none=False)
         self.target: Any = None
         self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        #: The connection's StreamWriter while connected (None otherwise):
+        #: ``writer.get_extra_info("socket")`` tells this side's address.
+        self.writer: asyncio.StreamWriter | None = None
         self._lines: LineBuffer | None = None
-        self._receive_task: asyncio.Task | None = None
+        #: The task following the mods, from connect() on: it ends when the
+        #: publisher goes away (programs await it to learn that).
+        self.receive_task: asyncio.Task | None = None
         self._closing = False
 
     async def connect(self, host: str, port: int,
@@ -94,7 +98,7 @@ class Subscriber:
         limit = self.handshake_timeout
         what = f"subscribing to notifier {self.notifier_name!r} at {host}:{port}"
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            self._reader, self.writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port), limit)
         except asyncio.TimeoutError:
             raise HandshakeTimeout(what, limit) from None
@@ -103,7 +107,7 @@ class Subscriber:
         self._closing = False
         self._lines = LineBuffer(self.max_message_size)
         try:
-            self._writer.write(HELLO + self.notifier_name.encode("utf-8") + b"\n")
+            self.writer.write(HELLO + self.notifier_name.encode("utf-8") + b"\n")
             if before_receive_cb is not None:
                 before_receive_cb()
             line = await self._first_line(what, f"{host}:{port}")
@@ -116,7 +120,7 @@ class Subscriber:
         except BaseException:
             self._shutdown()
             raise
-        self._receive_task = asyncio.ensure_future(self._receive())
+        self.receive_task = asyncio.ensure_future(self._receive())
 
     async def _first_line(self, what: str, where: str) -> bytes:
         lines = self._lines
@@ -155,14 +159,14 @@ class Subscriber:
     async def close(self) -> None:
         """Disconnect (``disconnect_cb`` is not called)."""
         self._closing = True
-        task, self._receive_task = self._receive_task, None
+        task, self.receive_task = self.receive_task, None
         self._shutdown()
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
     def _shutdown(self) -> None:
-        writer, self._writer = self._writer, None
+        writer, self.writer = self.writer, None
         if writer is not None:
             writer.close()
 
