@@ -173,3 +173,10 @@ def test_document_function_is_what_the_method_list_says(serve, connect):
     port = serve({"psu": Echo()}).port
     listed = connect(port).get_rpc_method_list()["methods"]["add"]
     assert tuple(listed) == Server._document_function(Echo().add)
+
+
+def test_get_rpc_method_names_gives_the_listed_names(serve, connect):
+    port = serve({"psu": Echo()}, builtin_terminate=True).port
+    names = connect(port).get_rpc_method_names()
+    assert {"echo", "add", "terminate"} <= names
+    assert not any(n.startswith("_") for n in names)

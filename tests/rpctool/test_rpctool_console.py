@@ -183,3 +183,61 @@ def test_ctrl_c_during_a_call_drops_the_connection(monkeypatch, tmp_path, capsys
     assert err == "\nKeyboardInterrupt\n\n"
     assert "dev> echo(7)\n7\n" in out
     assert len(clients) == 1  # a new connection for the call after the interrupted one
+
+
+# ------------------------------------ a server that cannot describe its methods ---
+
+class UndescribedClient(FakeClient):
+    """A FakeClient whose server answers get_rpc_method_list with an
+    exception, as upstream 1.10 servers do for some annotations."""
+
+    def get_rpc_method_list(self):
+        raise remote_error("TypeError", "cannot describe int | None", [])
+
+
+def test_interactive_mode_opens_without_a_method_list(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(tool, "_new_client", lambda *args: UndescribedClient())
+    queue = ["echo(5)", "[echo(i) for i in range(2)]", "len('abc')", "help()", "_private",
+             "echo?"]
+
+    def fake_input(prompt=""):
+        if not queue:
+            raise EOFError
+        return queue.pop(0)
+
+    monkeypatch.setattr(builtins, "input", fake_input)
+    assert tool.main(["--history", str(tmp_path / "h"), "h", "1"]) == 0
+    out, err = capsys.readouterr()
+    # this client has no announced names: every name is looked up on it as it is used
+    assert err.startswith("sipyco_rpctool: warning: the server could not describe its "
+                          "methods (remote TypeError: cannot describe int | None): help "
+                          "and completion are unavailable\n")
+    assert "NameError: name '_private' is not defined" in err
+    assert out.splitlines()[2:] == [
+        "5", "[0, 1]", "3",
+        "Method descriptions are unavailable: the server could not describe its methods "
+        "(remote TypeError: cannot describe int | None).",
+        "Their names are unknown too: call them by name all the same.",
+        "echo(...)", "    (no description: the server could not describe its methods)"]
+
+
+def test_method_namespace_leaves_builtins_keywords_and_private_names_alone():
+    session = repl.Session("h", 1, "dev", None, FakeClient())
+    ns = repl.MethodNamespace(session)
+    for name in ["print", "len", "_", "__name__", "class", "1x", 3]:
+        with pytest.raises(KeyError):
+            ns[name]
+    assert isinstance(ns["echo"], repl.RemoteMethod)
+    assert ns["echo"](4) == 4
+    assert "echo" not in ns  # looked up, never stored
+    session.client = None  # dropped: the call reconnects, and says
+    assert isinstance(ns["anything"], repl.RemoteMethod)
+
+
+def test_help_for_a_target_announced_without_methods(monkeypatch, tmp_path, capsys):
+    session = repl.Session("h", 1, "dev", None, FakeClient())
+    console = repl.RemoteConsole(session, None, str(tmp_path / "h"), names=frozenset())
+    console.help()
+    assert capsys.readouterr().out == (
+        "Method descriptions are unavailable: the server could not describe its "
+        "methods.\nThe target has no methods.\n")

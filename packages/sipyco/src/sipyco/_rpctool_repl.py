@@ -8,6 +8,13 @@ a lost connection is one line, and is made again by the next call; Ctrl-C
 during a call abandons it (on a fresh connection next time); readline gives
 line editing, Tab completion and a history file.
 
+A server that could not describe its methods (see
+:class:`~sipyco.sipyco_rpctool.MethodListUnavailable`) still gets a prompt:
+its methods are those whose names it announced at target selection, and
+any other name found nowhere else is looked up on the client as it is used
+(:class:`MethodNamespace`), so they are all called by name; ``help()``
+says that there are no descriptions.
+
 Imported by :mod:`sipyco.sipyco_rpctool` only when that mode is chosen.
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import code
+import keyword
 import pprint
 import sys
 from typing import TYPE_CHECKING, Any
@@ -24,6 +32,7 @@ import numpy
 from sipyco.errors import RemoteError, TransportError
 from sipyco.sipyco_rpctool import (
     PROG,
+    MethodListUnavailable,
     ToolError,
     connect,
     describe_method,
@@ -35,7 +44,7 @@ from sipyco.sipyco_rpctool import (
 if TYPE_CHECKING:
     from sipyco.pc_rpc import Client
 
-__all__ = ["Session", "RemoteMethod", "RemoteConsole"]
+__all__ = ["Session", "RemoteMethod", "MethodNamespace", "RemoteConsole"]
 
 HISTORY_LENGTH = 1000
 
@@ -75,10 +84,11 @@ class Session:
 class RemoteMethod:
     """A remote method in the interactive namespace."""
 
-    def __init__(self, session: Session, name: str, entry: Any):
+    def __init__(self, session: Session, name: str, entry: Any,
+                 description: str | None = None):
         self._session = session
         self.__name__ = name
-        self.description = describe_method(name, entry)
+        self.description = description or describe_method(name, entry)
         try:
             self.__doc__ = entry[1]
         except (TypeError, IndexError, KeyError):
@@ -91,16 +101,63 @@ class RemoteMethod:
         return f"<remote method {self.description.splitlines()[0]}>"
 
 
-class RemoteConsole(code.InteractiveConsole):
-    """The prompt: ``run()`` it once; it returns the exit status."""
+def _undescribed(name: str) -> str:
+    return (f"{name}(...)\n    (no description: the server could not describe "
+            "its methods)")
 
-    def __init__(self, session: Session, method_list: dict, history: str):
+
+class MethodNamespace(dict):
+    """The prompt's namespace when the server could not describe its methods.
+
+    A name that is neither in it nor a builtin is looked up on the session's
+    client as it is used: a remote method if the client has it (all of the
+    target's methods, and any public name when the server announced no
+    names); otherwise the usual NameError.  Found names are not stored, so
+    the namespace lists only what the user defined and the announced methods.
+    """
+
+    def __init__(self, session: Session, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._session = session
+
+    def __missing__(self, name: Any) -> RemoteMethod:
+        if (not isinstance(name, str) or name.startswith("_") or not name.isidentifier()
+                or keyword.iskeyword(name) or hasattr(builtins, name)):
+            raise KeyError(name)
+        client = self._session.client
+        if client is not None:  # else the call reconnects, and says if it is missing
+            try:
+                getattr(client, name)  # the client checks the name; nothing is sent
+            except AttributeError:
+                raise KeyError(name) from None
+        return RemoteMethod(self._session, name, None, _undescribed(name))
+
+
+class RemoteConsole(code.InteractiveConsole):
+    """The prompt: ``run()`` it once; it returns the exit status.
+
+    ``method_list`` None: the server could not describe its methods
+    (``unavailable`` says why); ``names`` are those it announced, if known.
+    """
+
+    def __init__(self, session: Session, method_list: dict | None, history: str, *,
+                 unavailable: MethodListUnavailable | None = None,
+                 names: Any = None):
         self.session = session
         self.method_list = method_list
+        self.unavailable = unavailable
+        self.names_known = method_list is not None or names is not None
         self.history = history
-        self.methods = {name: RemoteMethod(session, name, entry)
-                        for name, entry in (method_list.get("methods") or {}).items()}
-        namespace: dict[str, Any] = {"__name__": "__rpctool__", "__builtins__": builtins}
+        namespace: dict[str, Any]
+        if method_list is not None:
+            self.methods = {name: RemoteMethod(session, name, entry)
+                            for name, entry in (method_list.get("methods") or {}).items()}
+            namespace = {}
+        else:
+            self.methods = {name: RemoteMethod(session, name, None, _undescribed(name))
+                            for name in sorted(names or ())}
+            namespace = MethodNamespace(session)
+        namespace.update({"__name__": "__rpctool__", "__builtins__": builtins})
         namespace.update(self.methods)
         namespace["np"] = numpy
         namespace["help"] = self.help
@@ -118,7 +175,17 @@ class RemoteConsole(code.InteractiveConsole):
     def help(self, *objects: Any) -> None:
         """help(): the target's methods; help(method): one of them."""
         if not objects:
-            sys.stdout.write(describe_target(self.method_list))
+            if self.method_list is not None:
+                sys.stdout.write(describe_target(self.method_list))
+                return
+            why = self.unavailable or "the server could not describe its methods"
+            print(f"Method descriptions are unavailable: {why}.")
+            if self.methods:
+                print("Its methods, called by name: " + ", ".join(self.methods))
+            elif self.names_known:
+                print("The target has no methods.")
+            else:
+                print("Their names are unknown too: call them by name all the same.")
             return
         for obj in objects:
             if isinstance(obj, RemoteMethod):
@@ -231,10 +298,18 @@ class RemoteConsole(code.InteractiveConsole):
         """Prompt until end of input (Ctrl-D); 0."""
         self._setup_readline()
         s = self.session
-        print(f"Connected to {s.host}:{s.port}, target {s.target!r}: "
-              f"{len(self.methods)} remote method(s).")
-        print("Call them as Python functions (numpy is 'np'); help() lists them, "
-              "help(method) or method? describes one; Tab completes; Ctrl-D quits.")
+        where = f"Connected to {s.host}:{s.port}, target {s.target!r}"
+        if self.method_list is not None:
+            print(f"{where}: {len(self.methods)} remote method(s).")
+            print("Call them as Python functions (numpy is 'np'); help() lists them, "
+                  "help(method) or method? describes one; Tab completes; Ctrl-D quits.")
+        elif self.names_known:
+            print(f"{where}: {len(self.methods)} remote method(s), without descriptions.")
+            print("Call them by name as Python functions (numpy is 'np'); help() lists "
+                  "their names; Tab completes; Ctrl-D quits.")
+        else:
+            print(f"{where}: its methods are neither described nor named.")
+            print("Call them by name as Python functions (numpy is 'np'); Ctrl-D quits.")
         saved_displayhook = sys.displayhook
         sys.displayhook = self._display
         try:

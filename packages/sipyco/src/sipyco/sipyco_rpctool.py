@@ -14,6 +14,13 @@ functions, with line editing, history, Tab completion and ``help(method)`` /
 ``method?``.  Failures print one line starting ``sipyco_rpctool: error:`` on
 stderr and exit with status 1 (2 for a bad command line).
 
+A server that cannot describe its methods (upstream 1.10 servers fail to
+build the method list of a target with ``-> None`` or union annotations, and
+answer ``get_rpc_method_list`` with an exception): ``list-methods`` fails
+with one line, ``call`` works as ever, and interactive mode warns on stderr
+and opens the prompt all the same, where the methods are called by name
+without descriptions.
+
 Also runs as ``python -m sipyco.sipyco_rpctool``.
 """
 
@@ -62,6 +69,15 @@ def _numpy():
 
 class ToolError(Exception):
     """A failure reported as one ``sipyco_rpctool: error:`` line."""
+
+
+class MethodListUnavailable(ToolError):
+    """The server answered ``get_rpc_method_list`` with an exception, or with
+    something that is not a method list; ``reason`` says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the server could not describe its methods ({reason})")
+        self.reason = reason
 
 
 # ------------------------------------------------------------ command line ---
@@ -170,16 +186,53 @@ def describe_method(name: str, entry: Any) -> str:
     return text
 
 
+def methods_of(method_list: Any) -> dict:
+    """The ``methods`` dict of a method list (``{}`` if it has none);
+    MethodListUnavailable if ``method_list`` is not shaped like one."""
+    if isinstance(method_list, dict):
+        methods = method_list.get("methods")
+        if methods is None:
+            return {}
+        if isinstance(methods, dict) and all(isinstance(name, str) for name in methods):
+            return methods
+    raise MethodListUnavailable("it sent a malformed method list")
+
+
+def fetch_method_list(client: Client) -> dict:
+    """The selected target's method list.  MethodListUnavailable (a
+    ToolError) if the server answered the request with an exception (the
+    connection is still good then) or sent something malformed; connection
+    failures are raised as they are."""
+    try:
+        method_list = client.get_rpc_method_list()
+    except RemoteError as exc:
+        raise MethodListUnavailable(remote_error_text(exc)) from None
+    methods_of(method_list)
+    return method_list
+
+
+def announced_method_names(client: Client) -> frozenset[str] | None:
+    """The method names the server announced when the target was selected
+    (sent apart from the method list, so usually still known when the list
+    is not), or None if it sent none: the names a pc_rpc Client lets through
+    as attributes.  A client without ``get_rpc_method_names`` gives None
+    (interactive mode then resolves names through the client as they are
+    used)."""
+    getter = getattr(client, "get_rpc_method_names", None)
+    names = getter() if callable(getter) else None
+    if isinstance(names, (set, frozenset)) and all(isinstance(n, str) for n in names):
+        return frozenset(names)
+    return None
+
+
 def describe_target(method_list: Any) -> str:
     """What ``list-methods`` prints: the target's docstring and a blank line
     (if it has one), then every method and a blank line, sorted by name."""
-    if not isinstance(method_list, dict):
-        raise ToolError("the server sent a malformed method list")
+    methods = methods_of(method_list)  # a ToolError if malformed
     out = []
     doc = method_list.get("docstring")
     if doc:
         out.append(f"{doc}\n\n")
-    methods = method_list.get("methods") or {}
     for name in sorted(methods):
         out.append(describe_method(name, methods[name]) + "\n\n")
     return "".join(out)
@@ -217,7 +270,11 @@ def list_targets(args: argparse.Namespace) -> None:
 def list_methods(args: argparse.Namespace) -> None:
     client, _ = connect(args.server, args.port, args.target, args.timeout)
     with client:
-        method_list = client.get_rpc_method_list()
+        try:
+            method_list = fetch_method_list(client)
+        except MethodListUnavailable as exc:
+            raise ToolError(f"{exc}; its methods can still be called, with 'call' or "
+                            "at the interactive prompt") from None
     sys.stdout.write(describe_target(method_list))
 
 
@@ -252,7 +309,7 @@ def call_method(args: argparse.Namespace) -> None:
             result = method(*values)
         except AttributeError as exc:
             # a server that sent no method list: ask it what it has
-            if isinstance(exc, RemoteError) and not _has_method(client, args.method):
+            if isinstance(exc, RemoteError) and _has_method(client, args.method) is False:
                 raise ToolError(f"target {target!r} has no method {args.method!r}") from None
             raise
         except (EncodeError, MessageTooLarge) as exc:
@@ -264,11 +321,12 @@ def call_method(args: argparse.Namespace) -> None:
         pprint.pprint(result)
 
 
-def _has_method(client: Client, name: str) -> bool:
+def _has_method(client: Client, name: str) -> bool | None:
+    """Whether the method list names ``name``; None if there is no list."""
     try:
-        return name in (client.get_rpc_method_list().get("methods") or {})
-    except Exception:  # noqa: BLE001 - if we cannot tell, say it is missing
-        return False
+        return name in methods_of(fetch_method_list(client))
+    except Exception:  # noqa: BLE001 - we cannot tell: the remote error stands
+        return None
 
 
 # -------------------------------------------------------- interactive mode ---
@@ -276,18 +334,27 @@ def _has_method(client: Client, name: str) -> bool:
 def interactive(args: argparse.Namespace) -> int:
     client, target = connect(args.server, args.port, getattr(args, "target", None),
                              args.timeout)
+    unavailable: MethodListUnavailable | None = None
+    names: frozenset[str] | None = None
     try:
-        method_list = client.get_rpc_method_list()
+        try:
+            method_list: dict | None = fetch_method_list(client)
+        except MethodListUnavailable as exc:
+            # as upstream's prompt does: open it all the same, without help
+            method_list, unavailable = None, exc
+            names = announced_method_names(client)
+        from sipyco._rpctool_repl import RemoteConsole, Session
     except BaseException:
         client.close_rpc()
         raise
-    if not isinstance(method_list, dict):
-        client.close_rpc()
-        raise ToolError("the server sent a malformed method list")
-    from sipyco._rpctool_repl import RemoteConsole, Session
+    if unavailable is not None:
+        lacking = ("help is unavailable (Tab completes the method names)" if names
+                   else "help and completion are unavailable")
+        print(f"{PROG}: warning: {unavailable}: {lacking}", file=sys.stderr)
     session = Session(args.server, args.port, target, args.timeout, client)
     history = os.path.expanduser(args.history)
-    return RemoteConsole(session, method_list, history).run()
+    return RemoteConsole(session, method_list, history, unavailable=unavailable,
+                         names=names).run()
 
 
 # --------------------------------------------------------------------- main ---

@@ -49,6 +49,13 @@ class ClientFacade:
             raise ConnectionClosed("not connected")
         return list(ident.targets), ident.description
 
+    def get_rpc_method_names(self) -> frozenset[str] | None:
+        """The method names the server listed when the target was selected
+        (None: no target selected, or the server sent no list).  These are
+        the names that exist as attributes.  Not in upstream's API."""
+        conn = self._conn
+        return None if conn is None else conn.methods
+
     def get_local_host(self) -> str:
         """The address of this end of the connection (as the server sees it)."""
         conn = self._connection()
