@@ -94,7 +94,7 @@ SHARED_HELPERS = {"free_port", "_free_port", "within", "eventually", "wait_until
 #: Scripts the tests start as ``python SCRIPT`` and never import: their own
 #: folder is on sys.path there, so a neighbour of theirs would be found.
 SUBPROCESS_SCRIPTS = {"rpc/controller.py", "sync/sync_peer.py", "logging/log_sender.py",
-                      "rexec/echo_server.py", "rexec/rexec_controller.py",
+                      "rexec/echo_server.py", "rexec/rexec_controller.py", "logging/log_worker.py",
                       "rpctool/rpctool_controller.py", "rpc/generic_controller.py"}
 
 

@@ -39,11 +39,10 @@ def test_line_input(captured, names):
     got = [r for r in captured.records if r.name.startswith(n) or r.name == "print"]
     assert summary(got) == [
         (n + ".dev", logging.INFO, "hello", "s1"),
-        # a multi-line record comes out line by line, each line at its level
-        (n + ".dev", logging.WARNING, "first", "s2"),
-        (n + ".dev", logging.WARNING, "second", "s3"),
-        ("print", logging.INFO, "a plain line: not a record", "s4"),
-        (n, 5, "tiny", "s5"),
+        # a multi-line message is one record (source_cb is asked once for it)
+        (n + ".dev", logging.WARNING, "first\nsecond", "s2"),
+        ("print", logging.INFO, "a plain line: not a record", "s3"),
+        (n, 5, "tiny", "s4"),
     ]
 
 
@@ -56,9 +55,7 @@ def test_line_input_continuation_lines_are_verbatim(captured, names):
     parser.line_input(f"DEBUG:{n}:after")
     got = [r for r in captured.records if r.name.startswith(n)]
     assert summary(got) == [
-        (n, logging.ERROR, "boom", "child"),
-        (n, logging.ERROR, f"CRITICAL:{n}.forged:looks like a header", "child"),
-        (n, logging.ERROR, "", "child"),
+        (n, logging.ERROR, f"boom\nCRITICAL:{n}.forged:looks like a header\n", "child"),
         (n, logging.DEBUG, "after", "child"),
     ]
 
@@ -82,8 +79,7 @@ async def test_stream_task(captured, names):
     got = [r for r in captured.records if r.name.startswith(n) or r.name == "print"]
     assert summary(got) == [
         (n + ".dev", logging.INFO, "hello", "ctl"),
-        (n + ".dev", logging.WARNING, "first", "ctl"),
-        (n + ".dev", logging.WARNING, "second", "ctl"),
+        (n + ".dev", logging.WARNING, "first\nsecond", "ctl"),
         ("print", logging.INFO, "plain output", "ctl"),
         (n, logging.ERROR, "no line end at the end", "ctl"),
     ]
@@ -144,16 +140,16 @@ async def test_child_process_stderr_through_log_parser(captured, names):
     assert await asyncio.wait_for(proc.wait(), 60) == 0
     got = [r for r in captured.records if r.name.startswith(n)]
     child = n + ".child"
-    assert summary(got[:3]) == [
+    assert summary(got[:2]) == [
         (child, logging.DEBUG, "debug 1", "child-ctl"),
-        (child, logging.WARNING, "two", "child-ctl"),
-        (child, logging.WARNING, "lines", "child-ctl"),
+        (child, logging.WARNING, "two\nlines", "child-ctl"),
     ]
-    rest = got[3:]
-    assert rest[0].getMessage() == "failed: badly"
-    assert rest[1].getMessage() == "Traceback (most recent call last):"
-    assert rest[-1].getMessage() == "ZeroDivisionError: division by zero"
-    assert {(r.name, r.levelno, r.source) for r in rest} == {(child, logging.ERROR, "child-ctl")}
+    [failed] = got[2:]
+    lines = failed.getMessage().split("\n")
+    assert lines[0] == "failed: badly"
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == "ZeroDivisionError: division by zero"
+    assert (failed.name, failed.levelno, failed.source) == (child, logging.ERROR, "child-ctl")
 
 
 @pytest.mark.asyncio

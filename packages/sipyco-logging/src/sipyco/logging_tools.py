@@ -10,8 +10,13 @@ Unlike upstream, the forwarder never blocks or raises into the program: when
 its queue is full it drops the oldest records and says how many once the
 link is back; records queued while the server is away are delivered when it
 returns.  The server skips a malformed line (logging a warning) instead of
-dropping the connection, and continuation lines are counted, so a message's
-own newlines cannot forge records.
+dropping the connection.  The server and :class:`LogParser` (a child
+process's console output) rebuild multi-line messages the same way, one
+record each, counting continuation lines, so a message's own newlines cannot
+forge records.
+
+``AsyncioServer`` and ``TaskObject`` are :mod:`sipyco.asyncio_tools`' own,
+importable from here as from sipyco 1.10's ``sipyco.logs``.
 """
 
 from __future__ import annotations
@@ -36,11 +41,21 @@ from sipyco._streams import StreamLines, discard_until_closed
 from sipyco._tls import require_plain_tcp
 from sipyco.asyncio_tools import AsyncioServer, TaskObject, peer_name
 
-from ._logs.wire import LEVELS, TRACE, MalformedLine, RecordAssembler, parse_log_message
+from ._logs.wire import (
+    LEVELS,
+    TRACE,
+    MalformedLine,
+    MessageAssembler,
+    Record,
+    RecordAssembler,
+    parse_log_message,
+)
 
 __all__ = [
     "TRACE", "MultilineFormatter", "LogForwarder", "Server", "SourceFilter", "LogParser",
     "parse_log_message", "log_with_name", "multiline_log_config", "LEVELS",
+    # sipyco.asyncio_tools' own objects, importable from here as in sipyco 1.10
+    "AsyncioServer", "TaskObject",
 ]
 
 logging.addLevelName(TRACE, "TRACE")
@@ -52,6 +67,11 @@ HELLO = b"ARTIQ logging\n"
 def log_with_name(name: str, *args, **kwargs) -> None:
     """``logging.getLogger(name).log(*args, **kwargs)``."""
     logging.getLogger(name).log(*args, **kwargs)
+
+
+def _log_record(record: Record, source) -> None:
+    """Re-emit a received record through the local logger of its name."""
+    log_with_name(record.name, record.level, record.message, extra={"source": source})
 
 
 def multiline_log_config(level: int) -> logging.Handler:
@@ -83,41 +103,61 @@ class SourceFilter:
 
 
 class LogParser:
-    """Turns a child process's ``LEVEL<N>:name:message`` output back into log
-    records, with ``source_cb()`` as their source.  Lines that do not parse
-    become INFO records of logger ``print``."""
+    """Turns a child process's ``LEVEL<N>:name:message`` output (what
+    :class:`MultilineFormatter` writes) back into log records, with
+    ``source_cb()`` as their source.
+
+    A message of N lines is one record, its lines joined by newlines: after a
+    ``LEVEL<N>`` header the next N-1 lines are taken verbatim, whatever they
+    hold, even if they look like headers.  Lines that do not parse become
+    INFO records of logger ``print``, and so does a header announcing more
+    than ``MAX_RECORD_LINES`` (100000) lines.  :meth:`flush` (which
+    :meth:`stream_task` calls when the stream ends) emits a record still
+    waiting for lines with those that arrived.
+    """
 
     def __init__(self, source_cb):
         self.source_cb = source_cb
-        self._further = 0
-        self._level = logging.INFO
-        self._name = "print"
+        self._assembler = MessageAssembler()
 
     def line_input(self, msg: str) -> None:
-        if self._further:
-            self._further -= 1
-            log_with_name(self._name, self._level, msg, extra={"source": self.source_cb()})
-            return
-        further, level, name, message = parse_log_message(msg)
-        log_with_name(name, level, message, extra={"source": self.source_cb()})
-        self._further, self._level, self._name = further, level, name
+        """Take one line of output (without its newline)."""
+        try:
+            record = self._assembler.feed(msg)
+        except MalformedLine:  # an absurd line count: not a header after all
+            record = Record(None, logging.INFO, "print", msg)
+        self._emit(record)
+
+    def flush(self) -> None:
+        """Emit the record still waiting for continuation lines, if any, with
+        the lines it has; the next line is read as a header."""
+        self._emit(self._assembler.flush())
+
+    def _emit(self, record: Record | None) -> None:
+        if record is not None:
+            _log_record(record, self.source_cb())
 
     async def stream_task(self, stream: asyncio.StreamReader, *,
                           max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
-        """Parse ``stream`` line by line until it ends.  A line longer than
-        ``max_message_size`` is skipped with a warning."""
+        """Parse ``stream`` line by line until it ends, then :meth:`flush`.
+        A line longer than ``max_message_size`` is skipped with a warning (in
+        a multi-line message, a placeholder line takes its place)."""
         lines = StreamLines(stream, max_message_size)
-        while True:
-            line = await lines.next()
-            if isinstance(line, LineTooLong):
-                logger.warning("skipping a %d-byte line of output (over max_message_size=%d)",
-                               line.size, max_message_size)
-                continue
-            if line is None:  # the end; a last line may lack its newline
-                if lines.rest:
-                    self.line_input(lines.rest.decode("utf-8", "replace").rstrip("\r"))
-                return
-            self.line_input(line.decode("utf-8", "replace").rstrip("\r"))
+        try:
+            while True:
+                line = await lines.next()
+                if isinstance(line, LineTooLong):
+                    logger.warning("skipping a %d-byte line of output (over max_message_size=%d)",
+                                   line.size, max_message_size)
+                    self._emit(self._assembler.drop_line())
+                    continue
+                if line is None:  # the end; a last line may lack its newline
+                    if lines.rest:
+                        self.line_input(lines.rest.decode("utf-8", "replace").rstrip("\r"))
+                    return
+                self.line_input(line.decode("utf-8", "replace").rstrip("\r"))
+        finally:
+            self.flush()
 
 
 class LogForwarder(logging.Handler, TaskObject):
@@ -293,26 +333,20 @@ class Server(AsyncioServer):
         assembler = RecordAssembler()
         while True:
             line = await lines.next()
+            if line is None:
+                break
             if isinstance(line, LineTooLong):
                 logger.warning("skipping a log line of %d bytes from %s (over "
                                "max_message_size=%d)", line.size, peer, self.max_message_size)
-                if not assembler.pending():
+                record = assembler.drop_line()
+            else:
+                try:
+                    record = assembler.feed(line.decode("utf-8", "replace"))
+                except MalformedLine as exc:
+                    logger.warning("skipping a malformed log line from %s: %s", peer, exc)
                     continue
-                line = b"<line too long, dropped>"
-            if line is None:
-                break
-            text = line.decode("utf-8", "replace")
-            try:
-                record = assembler.feed(text)
-            except MalformedLine as exc:
-                logger.warning("skipping a malformed log line from %s: %s", peer, exc)
-                continue
             if record is not None:
-                self._emit(record)
-        record = assembler.pending()
+                _log_record(record, record.source)
+        record = assembler.flush()
         if record is not None:  # the sender left in the middle of a record
-            self._emit(record)
-
-    @staticmethod
-    def _emit(record) -> None:
-        log_with_name(record.name, record.level, record.message, extra={"source": record.source})
+            _log_record(record, record.source)

@@ -46,6 +46,27 @@ Application types are written as a call ``Name(arg, ...)`` in v1 and as
 
 Each :class:`Codec` has its own registry and limits; the module-level
 functions use a default codec whose registry :func:`register` extends.
+
+Names and keywords of sipyco 1.10 that programs use:
+
+* :func:`wrap`, which 1.10 encode functions of registered types call on the
+  arguments they return: here it returns its argument unchanged, because
+  whatever an encode function returns is written recursively anyway.
+* ``_numpy_scalar``: the names of the numpy scalar types written as
+  ``npscalar`` (``"int8"`` ... ``"complex128"``), each a ``numpy`` attribute;
+  a dashboard builds an evaluation namespace from it.
+* Extra keywords of :func:`encode`, :func:`store_file` (1.10 hands them to
+  ``json.dumps``), :func:`decode` and :func:`load_file` (to ``json.loads``).
+  The text is fixed by compatibility, so each is accepted only with a value
+  that asks for what is done anyway: ``indent`` ``None`` or ``4`` (the
+  compact or pretty layout), ``sort_keys`` true exactly when pretty,
+  ``separators`` the pair the layout writes, ``ensure_ascii=True``,
+  ``allow_nan=True``, ``skipkeys=False``, ``check_circular`` either,
+  ``cls``/``default``/``object_hook``/``object_pairs_hook``/
+  ``parse_constant`` ``None``, ``parse_float`` ``None``/``float``,
+  ``parse_int`` ``None``/``int``, ``strict=True``.  Another value is a
+  ``ValueError`` naming the keyword and the value; any other keyword is a
+  ``TypeError`` naming it.
 """
 
 from __future__ import annotations
@@ -63,13 +84,14 @@ from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
 from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
 from ._pyon.locate import explain_failure
+from ._pyon.options import check_decode_options, check_encode_options
 from ._pyon.registry import _UNSET, Registry
-from ._pyon.specials import V1_CALLS, V2_CLASSES
+from ._pyon.specials import NPSCALAR_NAMES, V1_CALLS, V2_CLASSES
 from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [
     "encode", "encode_v1", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
-    "store_file", "load_file", "register", "unregister", "deregister",
+    "store_file", "load_file", "register", "unregister", "deregister", "wrap",
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
     "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED", "DEFAULT_VERSION",
 ]
@@ -136,9 +158,12 @@ class Codec:
             return t._v2
         raise ValueError(f"PYON version must be 1 or 2, not {version!r}")
 
-    def encode(self, x: Any, pretty: bool = False) -> str:
+    def encode(self, x: Any, pretty: bool = False, **options: Any) -> str:
         """PYON text for ``x`` in this codec's ``version``: :meth:`encode_v1`
-        when it is 1, :meth:`encode_v2` when it is 2."""
+        when it is 1, :meth:`encode_v2` when it is 2.  ``options``: sipyco
+        1.10's ``json.dumps`` keywords, checked (see :func:`encode`)."""
+        if options:
+            pretty = check_encode_options("encode", self.version, pretty, options)
         if self.version == 2:
             return self.encode_v2(x, pretty)
         return self.encode_v1(x, pretty)
@@ -160,8 +185,11 @@ class Codec:
         text = self._run(self._tables()._v2, x)
         return prettify_v2(text) if pretty else text
 
-    def decode(self, s: str | bytes) -> Any:
-        """Read PYON v1 or v2 text (detected automatically)."""
+    def decode(self, s: str | bytes, **options: Any) -> Any:
+        """Read PYON v1 or v2 text (detected automatically).  ``options``:
+        sipyco 1.10's ``json.loads`` keywords, checked (see :func:`decode`)."""
+        if options:
+            check_decode_options("decode", options)
         s = _as_text(s)
         t = self._tables()
         return _reader_v2.decode_v2(s, t._json, self._decode_v1_text)
@@ -177,9 +205,12 @@ class Codec:
     def _decode_v1_text(self, s: str) -> Any:
         return _reader_v1.decode_v1(s, self._tables()._v1_calls, self.max_depth)
 
-    def store_file(self, filename: str | os.PathLike, x: Any) -> None:
+    def store_file(self, filename: str | os.PathLike, x: Any, **options: Any) -> None:
         """Write ``x`` to ``filename`` as pretty PYON of this codec's
         ``version``, atomically (see :func:`store_file`)."""
+        if options:
+            check_encode_options("store_file", self.version, True, options,
+                                 always_pretty=True)
         self._store(filename, self.encode(x, pretty=True))
 
     def store_file_v1(self, filename: str | os.PathLike, x: Any) -> None:
@@ -190,8 +221,10 @@ class Codec:
     def _store(filename, text: str) -> None:
         atomic_write(filename, (text + "\n").encode("utf-8"))
 
-    def load_file(self, filename: str | os.PathLike) -> Any:
-        """Read a PYON v1 or v2 file."""
+    def load_file(self, filename: str | os.PathLike, **options: Any) -> Any:
+        """Read a PYON v1 or v2 file (``options``: as for :meth:`decode`)."""
+        if options:
+            check_decode_options("load_file", options)
         with open(filename, encoding="utf-8") as f:
             return self.decode(f.read())
 
@@ -228,7 +261,7 @@ _default = Codec(_default_registry)
 writer = _default.writer
 
 
-def encode(x: Any, pretty: bool = False) -> str:
+def encode(x: Any, pretty: bool = False, **options: Any) -> str:
     """Serialize ``x`` as PYON text (ASCII, one line unless ``pretty``).
 
     The version is :data:`DEFAULT_VERSION`: v1 (as sipyco 1.8 writes it,
@@ -241,8 +274,22 @@ def encode(x: Any, pretty: bool = False) -> str:
 
     Raises :class:`EncodeError` (a ``TypeError``) naming the type and path
     of the first value it cannot write.
+
+    ``options`` are sipyco 1.10's keywords for ``json.dumps``, accepted only
+    with a value that asks for what this writer does anyway (the text is
+    fixed by compatibility): ``indent=None`` (the compact layout) or
+    ``indent=4`` (the same as ``pretty=True``; it must not contradict an
+    explicit ``pretty=True``); ``sort_keys`` true with the pretty layout
+    (which sorts str keys), false with the compact one; ``separators`` the
+    pair the layout writes (v1: ``(", ", ": ")``; v2: ``(",", ":")``
+    compact, ``(",", ": ")`` pretty); ``ensure_ascii=True``;
+    ``allow_nan=True``; ``skipkeys=False``; ``check_circular`` either (a
+    cycle is always an ``EncodeError``); ``cls=None`` and ``default=None``
+    (add types with :func:`register`).  Any other value raises
+    ``ValueError`` naming the keyword and the value; any other keyword
+    raises ``TypeError`` naming it.
     """
-    return _default.encode(x, pretty)
+    return _default.encode(x, pretty, **options)
 
 
 def encode_v1(x: Any, pretty: bool = False) -> str:
@@ -257,12 +304,21 @@ def encode_v2(x: Any, pretty: bool = False) -> str:
     return _default.encode_v2(x, pretty)
 
 
-def decode(s: str | bytes) -> Any:
+def decode(s: str | bytes, **options: Any) -> Any:
     """Rebuild the value from PYON v1 or v2 text, never evaluating it.
 
     Raises :class:`DecodeError` (a ``ValueError``) naming the offset.
+
+    ``options`` are sipyco 1.10's keywords for ``json.loads``, accepted only
+    with a value that asks for what this reader does anyway: ``strict=True``;
+    ``parse_float`` ``None`` or ``float``; ``parse_int`` ``None`` or
+    ``int``; ``parse_constant=None``; ``object_hook``, ``object_pairs_hook``
+    and ``cls`` ``None`` (the reader rebuilds ``__jsonclass__`` objects
+    itself; add types with :func:`register`).  Any other value raises
+    ``ValueError`` naming the keyword and the value; any other keyword
+    raises ``TypeError`` naming it.
     """
-    return _default.decode(s)
+    return _default.decode(s, **options)
 
 
 def decode_v1(s: str | bytes) -> Any:
@@ -275,7 +331,7 @@ def decode_v2(s: str | bytes) -> Any:
     return _default.decode_v2(s)
 
 
-def store_file(filename: str | os.PathLike, x: Any) -> None:
+def store_file(filename: str | os.PathLike, x: Any, **options: Any) -> None:
     """Write ``x`` to ``filename`` as pretty PYON, atomically, followed by a
     newline: v1 (``encode_v1(x, pretty=True)``) by default, v2
     (``encode_v2(x, pretty=True)``) when :data:`DEFAULT_VERSION` is 2.
@@ -286,13 +342,17 @@ def store_file(filename: str | os.PathLike, x: Any) -> None:
     directory, flushed and fsynced, and moved over ``filename`` with
     ``os.replace``: a crash at any point leaves either the old file or the new
     one, never a truncated one.
+
+    ``options``: sipyco 1.10's ``json.dumps`` keywords, checked as by
+    :func:`encode` for the pretty layout (so ``indent`` may only be 4).
     """
-    _default.store_file(filename, x)
+    _default.store_file(filename, x, **options)
 
 
-def load_file(filename: str | os.PathLike) -> Any:
-    """Read a file written as PYON v1 or v2."""
-    return _default.load_file(filename)
+def load_file(filename: str | os.PathLike, **options: Any) -> Any:
+    """Read a file written as PYON v1 or v2 (``options``: sipyco 1.10's
+    ``json.loads`` keywords, checked as by :func:`decode`)."""
+    return _default.load_file(filename, **options)
 
 
 def register(cls: Any = _UNSET, *, name: str | None = None,
@@ -322,6 +382,26 @@ def register(cls: Any = _UNSET, *, name: str | None = None,
     """
     return _default_registry.register(cls, name=name, to_args=to_args, from_args=from_args,
                                       encode=encode, decode=decode, types=types)
+
+
+def wrap(value: Any) -> Any:
+    """Return ``value`` itself, unchanged.
+
+    sipyco 1.10's encode functions of registered types call ``wrap`` on the
+    arguments they return (``encode=lambda x: [pyon.wrap(x.data)]``).  This
+    writer writes every argument an encode function returns recursively,
+    whatever its type (tuples, sets, numpy arrays, dicts with any keys,
+    other registered types, any nesting), so there is nothing to wrap.
+    """
+    return value
+
+
+#: The names (``str``) of the numpy scalar types PYON writes as ``npscalar``:
+#: ``"int8"`` ... ``"uint64"``, ``"float16"`` ... ``"float64"``,
+#: ``"complex64"``, ``"complex128"``; each is an attribute of ``numpy``.  As
+#: in upstream, programs build evaluation namespaces from it
+#: (``{name: getattr(numpy, name) for name in pyon._numpy_scalar}``).
+_numpy_scalar = NPSCALAR_NAMES
 
 
 def unregister(cls: type) -> None:

@@ -1,9 +1,12 @@
 """The remote-logging line format, without I/O.
 
-A record travels as ``SOURCE:LEVEL:NAME:MESSAGE``; a message of N > 1 lines
-as ``SOURCE:LEVEL<N>:NAME:FIRST_LINE`` followed by its N-1 other lines as
-they are.  This module turns records into those lines and lines back into
-records, refusing (not guessing at) anything malformed.
+A message of one line is written ``LEVEL:NAME:MESSAGE``; a message of N > 1
+lines ``LEVEL<N>:NAME:FIRST_LINE`` followed by its N-1 other lines as they
+are.  A child process writes that on its console (:class:`LogParser` reads
+it); a forwarder sends it with a ``SOURCE:`` prefix on each header (the
+:class:`Server` reads that).  This module turns those lines back into
+records: :class:`MessageAssembler` does the continuation counting for both
+readers, :class:`RecordAssembler` adds the ``SOURCE:`` prefix on top.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["TRACE", "LEVELS", "parse_log_message", "Record", "RecordAssembler",
-           "MalformedLine"]
+__all__ = ["TRACE", "LEVELS", "MAX_RECORD_LINES", "DROPPED_LINE", "parse_log_message",
+           "Record", "MessageAssembler", "RecordAssembler", "MalformedLine"]
 
 TRACE = 5
 
@@ -27,8 +30,17 @@ LEVELS = {
     "TRACE": TRACE,
 }
 
+#: The most lines a header may announce (``LEVEL<N>`` with a larger N is
+#: refused): a reader never waits for, nor holds, more lines for one record
+#: than this, whatever a peer claims.  Python's own tracebacks stay far below
+#: it (recursion is folded into "[Previous line repeated ...]").
+MAX_RECORD_LINES = 100_000
+
+#: What takes the place of a line that was dropped (over the size limit)
+#: inside a multi-line record, so the count of the lines after it stays right.
+DROPPED_LINE = "<line too long, dropped>"
+
 _MESSAGE = re.compile(r"(" + "|".join(LEVELS) + r")(?:<(\d{1,9})>)?:([^:]*):(.*)", re.DOTALL)
-_MAX_LINES = 100_000
 
 
 def parse_log_message(msg: str) -> tuple[int, int, str, str]:
@@ -47,11 +59,12 @@ class MalformedLine(ValueError):
 
 
 class Record:
-    """One received record: where it came from and what it says."""
+    """One received record: where it came from (None when the reader knows
+    that by itself) and what it says."""
 
     __slots__ = ("source", "level", "name", "lines")
 
-    def __init__(self, source: str, level: int, name: str, first_line: str):
+    def __init__(self, source: str | None, level: int, name: str, first_line: str):
         self.source = source
         self.level = level
         self.name = name
@@ -62,12 +75,15 @@ class Record:
         return "\n".join(self.lines)
 
 
-class RecordAssembler:
-    """Feed it lines one by one; it gives back each complete record.
+class MessageAssembler:
+    """Feed it ``LEVEL[<N>]:NAME:MESSAGE`` lines one by one; it gives back
+    each complete record.
 
     A line is either the header of a new record or, when the previous header
     announced more lines, one of those continuation lines, taken verbatim
-    whatever it contains: a message's own newlines can never forge a record.
+    whatever it contains (even a valid header): a message's own newlines can
+    never forge a record.  A header line that does not parse is a one-line
+    INFO record of logger ``print`` (see :func:`parse_log_message`).
     """
 
     def __init__(self) -> None:
@@ -75,8 +91,9 @@ class RecordAssembler:
         self._missing = 0
 
     def feed(self, line: str) -> Record | None:
-        """Returns the record ``line`` completes, if any; MalformedLine for a
-        header without a ``SOURCE:`` prefix or with an absurd line count."""
+        """Returns the record ``line`` completes, if any.  Raises
+        MalformedLine (and stays between records) for a header announcing
+        more than :data:`MAX_RECORD_LINES` lines."""
         if self._missing:
             record = self._open
             record.lines.append(line)
@@ -85,12 +102,11 @@ class RecordAssembler:
                 return None
             self._open = None
             return record
-        source, sep, rest = line.partition(":")
-        if not sep:
-            raise MalformedLine(f"no SOURCE: prefix in {line[:80]!r}")
-        further, level, name, message = parse_log_message(rest)
-        if further > _MAX_LINES:
-            raise MalformedLine(f"a record announcing {further + 1} lines")
+        source, text = self._split_source(line)
+        further, level, name, message = parse_log_message(text)
+        if further >= MAX_RECORD_LINES:
+            raise MalformedLine(f"a record announcing {further + 1} lines "
+                                f"(at most {MAX_RECORD_LINES} are taken)")
         record = Record(source, level, name, message)
         if further:
             self._open = record
@@ -98,6 +114,33 @@ class RecordAssembler:
             return None
         return record
 
+    def drop_line(self) -> Record | None:
+        """Account for a line that was read but dropped: inside a record,
+        :data:`DROPPED_LINE` takes its place (and may complete the record,
+        which is returned); between records there is nothing to do."""
+        return self.feed(DROPPED_LINE) if self._missing else None
+
     def pending(self) -> Record | None:
-        """A record still waiting for continuation lines (at end of stream)."""
+        """The record still waiting for continuation lines, if any."""
         return self._open
+
+    def flush(self) -> Record | None:
+        """Give up waiting (the input ended): the unfinished record with the
+        lines that arrived, if any; the next line is a header again."""
+        record, self._open, self._missing = self._open, None, 0
+        return record
+
+    def _split_source(self, line: str) -> tuple[str | None, str]:
+        """(source, the rest of a header line); this format has no source."""
+        return None, line
+
+
+class RecordAssembler(MessageAssembler):
+    """The network variant: every header is prefixed with ``SOURCE:``
+    (continuation lines are not)."""
+
+    def _split_source(self, line: str) -> tuple[str, str]:
+        source, sep, rest = line.partition(":")
+        if not sep:
+            raise MalformedLine(f"no SOURCE: prefix in {line[:80]!r}")
+        return source, rest

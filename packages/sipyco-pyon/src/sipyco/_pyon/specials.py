@@ -44,7 +44,7 @@ from .values import (
 
 __all__ = [
     "VERSIONS", "Special", "SPECIALS", "RESERVED_NAMES", "V1_CONSTANTS", "V1_CALLS",
-    "V2_CLASSES", "TAKES_VIEWS", "WRITTEN_AS_CALLS",
+    "V2_CLASSES", "TAKES_VIEWS", "WRITTEN_AS_CALLS", "NPSCALAR_NAMES",
 ]
 
 VERSIONS = (1, 2)
@@ -146,3 +146,8 @@ WRITTEN_AS_CALLS = {
     v: tuple((s.name, s.writes) for s in SPECIALS if s.writes and s.builder(v) is not None)
     for v in VERSIONS
 }
+# The numpy attribute names of the scalar types written as npscalar(...) by
+# exact type ("int8" ... "complex128"): dtype names, which numpy always
+# exports under that name whatever the platform calls the C type.
+NPSCALAR_NAMES = frozenset(
+    numpy.dtype(t).name for s in SPECIALS if s.name == "npscalar" for t in s.writes)
