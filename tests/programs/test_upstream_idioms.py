@@ -81,3 +81,38 @@ def test_110_reexports():
     assert pc_rpc.raise_packed_exc is packed_exceptions.raise_packed_exc
     assert logs.AsyncioServer is asyncio_tools.AsyncioServer
     assert logs.TaskObject is asyncio_tools.TaskObject
+
+
+def test_a_controller_ends_gracefully_on_sighup():
+    import pathlib
+    import signal
+    import subprocess
+    import sys
+
+    from support.net import free_port
+
+    from sipyco.asyncio_tools import HAS_SIGHUP
+    from sipyco.pc_rpc import Client
+    assert HAS_SIGHUP  # POSIX
+    controller = pathlib.Path(__file__).resolve().parent.parent / "rpc" / "controller.py"
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(controller), "-p", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        from support.net import wait_until
+
+        def listening():
+            try:
+                Client("127.0.0.1", port, "thermometer").close_rpc()
+                return True
+            except ConnectionRefusedError:
+                return False
+        wait_until(listening)
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "controller stopped" in out  # simple_server_loop returned normally
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

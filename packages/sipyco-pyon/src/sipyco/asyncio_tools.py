@@ -26,11 +26,13 @@ from typing import Any
 from ._tls import require_plain_tcp
 
 __all__ = ["AsyncioServer", "TaskObject", "SignalHandler", "atexit_register_coroutine",
-           "peer_name", "Condition", "BackgroundTaskPool", "SimpleSSLConfig"]
+           "peer_name", "Condition", "BackgroundTaskPool", "SimpleSSLConfig", "HAS_SIGHUP"]
 
 logger = logging.getLogger(__name__)
 
 _SIGHUP = getattr(signal, "SIGHUP", None)  # not on Windows
+#: Whether this platform has SIGHUP (which SignalHandler then also handles).
+HAS_SIGHUP = _SIGHUP is not None
 
 
 class AsyncioServer:
