@@ -1,6 +1,6 @@
 """``ssl_config`` where upstream 1.10 puts it, at every connection point, so
-1.10 code that passes it by position runs; a non-None value is refused
-clearly until mutual TLS is wired in."""
+1.10 code that passes it by position runs, and what is passed there is taken
+as the TLS configuration (tests/tls checks that TLS then works)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import inspect
 
 import pytest
 
+from sipyco.asyncio_tools import AsyncioServer, SimpleSSLConfig
+from sipyco.broadcast import Receiver
 from sipyco.common_args import simple_network_args
 from sipyco.logging_tools import LogForwarder
 from sipyco.pc_rpc import AsyncioClient, BestEffortClient, Client, simple_server_loop
@@ -27,6 +29,8 @@ POSITIONS = [
     (LogForwarder, ["host", "port", "reconnect_timer", "queue_size", "ssl_config"]),
     (simple_rexec_server_loop, ["target_name", "target", "host", "port", "description",
                                 "ssl_config"]),
+    (Receiver.connect, ["self", "host", "port", "ssl_config"]),
+    (AsyncioServer.start, ["self", "host", "port", "ssl_config"]),
 ]
 
 
@@ -38,22 +42,48 @@ def test_positional_parameters_are_upstreams(function, names):
     assert params[-1].default is None
 
 
-SSL = object()  # stands for a SimpleSSLConfig
+NOT_A_CONFIG = object()  # at the ssl_config position: refused by that name
 
 
-def test_a_non_none_ssl_config_is_refused_by_name():
-    with pytest.raises(NotImplementedError, match="ssl_config"):
-        Client("127.0.0.1", 1, None, None, SSL)
-    with pytest.raises(NotImplementedError, match="ssl_config"):
-        BestEffortClient("127.0.0.1", 1, "t", 1.0, 5.0, SSL)
-    with pytest.raises(NotImplementedError, match="ssl_config"):
-        LogForwarder("127.0.0.1", 1, 5.0, 1000, SSL)
-    with pytest.raises(NotImplementedError, match="ssl_config"):
-        simple_server_loop({"t": object()}, "127.0.0.1", 0, None, False, SSL)
-    with pytest.raises(NotImplementedError, match="ssl_config"):
-        asyncio.run(AsyncioClient().connect_rpc("127.0.0.1", 1, None, SSL))
-    with pytest.raises(NotImplementedError, match="ssl_config"):
-        asyncio.run(Subscriber("s", lambda s: s).connect("127.0.0.1", 1, None, SSL))
+def test_the_value_at_the_ssl_config_position_is_the_tls_configuration():
+    """Whatever sits at the position is read as ``ssl_config`` (before any
+    connection is attempted: port 1 is never reached)."""
+    bad = NOT_A_CONFIG
+    with pytest.raises(TypeError, match="ssl_config"):
+        Client("127.0.0.1", 1, None, None, bad)
+    with pytest.raises(TypeError, match="ssl_config"):
+        BestEffortClient("127.0.0.1", 1, "t", 1.0, 5.0, bad)
+    with pytest.raises(TypeError, match="ssl_config"):
+        LogForwarder("127.0.0.1", 1, 5.0, 1000, bad)
+    with pytest.raises(TypeError, match="ssl_config"):
+        simple_server_loop({"t": object()}, "127.0.0.1", 0, None, False, bad)
+    with pytest.raises(TypeError, match="ssl_config"):
+        simple_rexec_server_loop("t", object(), "127.0.0.1", 0, None, bad)
+    with pytest.raises(TypeError, match="ssl_config"):
+        asyncio.run(AsyncioClient().connect_rpc("127.0.0.1", 1, None, bad))
+    with pytest.raises(TypeError, match="ssl_config"):
+        asyncio.run(Subscriber("s", lambda s: s).connect("127.0.0.1", 1, None, bad))
+    with pytest.raises(TypeError, match="ssl_config"):
+        asyncio.run(Receiver("ch", print).connect("127.0.0.1", 1, bad))
+    with pytest.raises(TypeError, match="ssl_config"):
+        asyncio.run(AsyncioServer().start("127.0.0.1", 0, bad))
+
+
+def test_a_missing_certificate_file_is_the_callers_mistake_raised_at_once(tmp_path):
+    """Unreadable files raise OSError locally, before connecting or listening
+    (not ServerUnreachable: nobody was asked)."""
+    missing = SimpleSSLConfig(str(tmp_path / "c.pem"), str(tmp_path / "k.pem"),
+                              str(tmp_path / "p.pem"))
+    for attempt in (lambda: Client("127.0.0.1", 1, None, None, missing),
+                    lambda: BestEffortClient("127.0.0.1", 1, "t", 1.0, 5.0, missing),
+                    lambda: LogForwarder("127.0.0.1", 1, 5.0, 1000, missing),
+                    lambda: asyncio.run(AsyncioClient().connect_rpc("127.0.0.1", 1, None,
+                                                                    missing)),
+                    lambda: asyncio.run(Subscriber("s", lambda s: s).connect(
+                        "127.0.0.1", 1, None, missing))):
+        with pytest.raises(FileNotFoundError) as caught:
+            attempt()
+        assert not isinstance(caught.value, ConnectionError)
 
 
 def test_simple_network_args_adds_ssl_when_asked():

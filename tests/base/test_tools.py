@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import shutil
 import signal
 import ssl
 import subprocess
@@ -16,6 +15,7 @@ import sys
 import textwrap
 
 import pytest
+from support.certs import make_identities
 from support.net import eventually, within
 
 import sipyco.asyncio_tools
@@ -250,10 +250,10 @@ async def test_server_start_accepts_ssl_config_none():
 
 
 @pytest.mark.asyncio
-async def test_server_start_with_tls_is_not_implemented_yet(tmp_path):
+async def test_server_start_with_missing_certificate_files_listens_nowhere(tmp_path):
     server = Echo()
     config = SimpleSSLConfig(tmp_path / "c.pem", tmp_path / "k.pem", tmp_path / "p.pem")
-    with pytest.raises(NotImplementedError, match="ssl_config"):
+    with pytest.raises(OSError):
         await server.start("127.0.0.1", 0, ssl_config=config)
     with pytest.raises(RuntimeError):
         server.port  # noqa: B018 - nothing was started
@@ -277,19 +277,10 @@ def test_missing_files_fail_when_a_context_is_made(tmp_path):
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    """Self-signed (certificate, key) pairs made with the openssl command."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl command is needed to make test certificates")
+    """Self-signed (certificate, key) pairs, made in the session (with the
+    cryptography package: no openssl command needed)."""
     folder = tmp_path_factory.mktemp("certs")
-    made = {}
-    for name in ("server", "client", "stranger"):
-        cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-        subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                        "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
-                       check=True, capture_output=True)
-        made[name] = (cert, key)
+    made = {name: (i.cert, i.key) for name, i in make_identities(folder).items()}
     both = folder / "client-and-stranger.pem"
     both.write_text(made["stranger"][0].read_text() + made["client"][0].read_text())
     made["several"] = (both, None)

@@ -411,3 +411,10 @@ def test_no_text_costs_more_than_its_length(name, outcome):
                     "(the child was killed): the reader's work grows faster than the text")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == outcome
+
+
+def test_malformed_complex_literal_is_a_decode_error_found_by_fuzzing():
+    from sipyco import pyon
+    from sipyco.errors import DecodeError
+    with pytest.raises(DecodeError, match="bad number"):
+        pyon.decode("[10_.888888j, (1, )]")

@@ -65,7 +65,8 @@ def test_help_shows_the_documented_command_line():
     r = run_tool("--help")
     assert r.returncode == 0, r.stderr
     usage = " ".join(r.stdout.split())
-    assert ("usage: sipyco_rpctool [-h] [--timeout SECONDS] [--history FILE] SERVER PORT "
+    assert ("usage: sipyco_rpctool [-h] [--timeout SECONDS] [--history FILE] "
+            "[--ssl CERT KEY PEER] SERVER PORT "
             "{list-targets,list-methods,call,interactive} ...") in usage
     for text in ["hostname or IP of the controller to connect to",
                  "TCP port to use to connect to the controller",

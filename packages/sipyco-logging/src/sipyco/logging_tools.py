@@ -30,6 +30,7 @@ import threading
 from sipyco._bounds import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_LOG_MESSAGE_SIZE,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_MESSAGE_SIZE,
     HANDSHAKE_LINE_LIMIT,
     check_message_size,
@@ -38,9 +39,11 @@ from sipyco._bounds import (
 from sipyco._framing import LineTooLong
 from sipyco._logfmt import MultilineFormatter
 from sipyco._streams import StreamLines, discard_until_closed
-from sipyco._tls import require_plain_tcp
+from sipyco._tls import client_context, session_refused, start_tls
 from sipyco.asyncio_tools import AsyncioServer, TaskObject, peer_name
+from sipyco.errors import HandshakeTimeout, TLSError
 
+from ._logs.emit import emit_received
 from ._logs.wire import (
     LEVELS,
     TRACE,
@@ -70,8 +73,9 @@ def log_with_name(name: str, *args, **kwargs) -> None:
 
 
 def _log_record(record: Record, source) -> None:
-    """Re-emit a received record through the local logger of its name."""
-    log_with_name(record.name, record.level, record.message, extra={"source": source})
+    """Re-emit a received record as the local logger of its name would,
+    without creating loggers for names a peer invents (see _logs/emit.py)."""
+    emit_received(record.name, record.level, record.message, source)
 
 
 def multiline_log_config(level: int) -> logging.Handler:
@@ -167,16 +171,28 @@ class LogForwarder(logging.Handler, TaskObject):
     :meth:`emit` only queues, so it never blocks and never raises.  Up to
     ``queue_size`` records wait while the server is unreachable (the oldest
     are dropped beyond that, and a WARNING record reports how many once the
-    link is back); the connection is retried every ``reconnect_timer``
+    link is back).  Records written to a connection and not yet known to be
+    sent count against ``queue_size`` too, so at no time does the forwarder
+    hold more; a new record finding all of them in flight is the one
+    dropped.  The connection is retried every ``reconnect_timer``
     seconds.  A record's source is its ``source`` attribute (see
     :class:`SourceFilter`), else ``source`` (default: the host name).  Other
     keyword arguments go to :class:`logging.Handler` (e.g. ``level``).
+
+    With ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) the
+    connection is mutual TLS; unreadable certificate files raise OSError or
+    ssl.SSLError here.  A TLS failure (a server certificate not in
+    ``peer_cert``, a server that does not accept this side's certificate)
+    is logged once as a WARNING on ``sipyco.logging_tools`` and retried like
+    any other.  With TLS 1.3 a server refusing the certificate is only known
+    when it closes the connection: records written in that instant are lost.
     """
 
     def __init__(self, host: str, port: int, reconnect_timer: float = 5.0,
                  queue_size: int = 1000, ssl_config=None, *, source: str | None = None,
                  **kwargs):
-        require_plain_tcp(ssl_config)
+        self._ssl_context = client_context(ssl_config)  # unreadable files raise here
+        self._tls_trouble: str | None = None  # the TLS failure last logged
         logging.Handler.__init__(self, **kwargs)
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
@@ -202,9 +218,13 @@ class LogForwarder(logging.Handler, TaskObject):
             source = getattr(record, "source", None) or self.source
             line = f"{source}:{self.format(record)}\n"
             with self._queue_lock:
-                if len(self._queue) >= self.queue_size:
-                    self._queue.popleft()
+                # records written and not yet known to be sent count too:
+                # never more than queue_size held, even while reconnecting
+                if len(self._queue) + self._in_flight >= self.queue_size:
                     self._dropped += 1
+                    if not self._queue:  # all are in flight: this one is the one to go
+                        return
+                    self._queue.popleft()
                 self._queue.append(line)
             self._wake()
         except Exception:  # noqa: BLE001 - logging must never break the program
@@ -233,18 +253,37 @@ class LogForwarder(logging.Handler, TaskObject):
         self._wakeup = asyncio.Event()
         try:
             while True:
+                trouble = ssl_object = None
                 try:
                     reader, writer = await asyncio.open_connection(self.host, self.port)
-                except OSError:
-                    await asyncio.sleep(self.reconnect_timer)
-                    continue
-                try:
-                    await self._send_all(reader, writer)
-                except (OSError, asyncio.IncompleteReadError):
-                    pass
-                finally:
-                    self.connected = False
-                    writer.close()
+                    if self._ssl_context is not None:
+                        reader, writer = await start_tls(reader, writer, self._ssl_context,
+                                                         self.host, self.port,
+                                                         DEFAULT_HANDSHAKE_TIMEOUT)
+                        ssl_object = writer.get_extra_info("ssl_object")  # gone once closed
+                except OSError as exc:
+                    if isinstance(exc, (TLSError, HandshakeTimeout)):
+                        trouble = str(exc)  # the TLS handshake failed
+                    else:
+                        await asyncio.sleep(self.reconnect_timer)
+                        continue
+                if trouble is None:
+                    try:
+                        await self._send_all(reader, writer)
+                    except (OSError, asyncio.IncompleteReadError):
+                        pass
+                    finally:
+                        self.connected = False
+                        writer.close()
+                    if session_refused(ssl_object):
+                        trouble = (f"the log server at {self.host}:{self.port} closed the "
+                                   "connection as soon as the TLS handshake ended, without "
+                                   "accepting the session: it does not accept this side's "
+                                   "certificate (is it in the server's peer_cert?)")
+                if trouble is not None and trouble != self._tls_trouble:
+                    logger.warning("cannot forward log records: %s; retrying every %g s",
+                                   trouble, self.reconnect_timer)
+                self._tls_trouble = trouble
                 await asyncio.sleep(self.reconnect_timer)
         finally:
             self._wakeup = None
@@ -259,17 +298,17 @@ class LogForwarder(logging.Handler, TaskObject):
                 with self._queue_lock:  # records in flight leave the queue...
                     batch = list(self._queue)
                     self._queue.clear()
+                    self._in_flight = len(batch)  # ...but still count against queue_size
                     dropped, self._dropped = self._dropped, 0
                 if batch or dropped:
                     notice = [self._dropped_notice(dropped)] if dropped else []
-                    writer.write("".join(notice + batch).encode("utf-8", "replace"))
-                    self._in_flight = len(batch)
                     try:
+                        writer.write("".join(notice + batch).encode("utf-8", "replace"))
                         await writer.drain()
                     except BaseException:
                         self._requeue(batch, dropped)  # ...and come back if not sent
                         raise
-                    finally:
+                    with self._queue_lock:
                         self._in_flight = 0
                     continue
                 wakeup = asyncio.ensure_future(self._wakeup.wait())
@@ -283,14 +322,16 @@ class LogForwarder(logging.Handler, TaskObject):
             server_gone.cancel()
 
     def _requeue(self, batch: list[str], dropped: int) -> None:
-        """Put unsent records back in front of newer ones, keeping the newest
-        ``queue_size`` of them (some may already have arrived: a record may
-        then be delivered twice, never lost silently)."""
+        """Put unsent records back in front of newer ones (some may already
+        have arrived: a record may then be delivered twice, never lost
+        silently).  Records in flight counted against ``queue_size`` while
+        they were out, so together they still fit; the check stays, cheap."""
         with self._queue_lock:
             combined = batch + list(self._queue)
             excess = max(0, len(combined) - self.queue_size)
             self._queue.clear()
             self._queue.extend(combined[excess:])
+            self._in_flight = 0
             self._dropped += dropped + excess
 
     def _dropped_notice(self, dropped: int) -> str:
@@ -307,13 +348,19 @@ class Server(AsyncioServer):
 
     A malformed line is logged and skipped; the connection goes on.  Lines
     longer than ``max_message_size`` bytes are skipped the same way (inside a
-    multi-line record, a placeholder takes the line's place).  A peer must
-    send the logging banner within ``handshake_timeout`` seconds.
+    multi-line record, a placeholder takes the line's place), and a
+    multi-line record keeps at most ``max_message_size`` characters (its
+    further lines are dropped, and a last line says how many).  A peer must
+    send the logging banner within ``handshake_timeout`` seconds; at most
+    ``max_connections`` are served at once.  No logger is created for the
+    names peers send: a name that is not a logger yet is handled as a new
+    logger of that name would be, through its nearest existing ancestor.
     """
 
     def __init__(self, *, max_message_size: int = DEFAULT_LOG_MESSAGE_SIZE,
-                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT):
-        super().__init__()
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS):
+        super().__init__(max_connections=max_connections)
         self.max_message_size = check_message_size(max_message_size)
         self.handshake_timeout = check_timeout(handshake_timeout, "handshake_timeout",
                                                allow_none=False)
@@ -330,7 +377,7 @@ class Server(AsyncioServer):
         lines.hang_up_on_overflow = False
         lines.limit = self.max_message_size
         peer = peer_name(writer)
-        assembler = RecordAssembler()
+        assembler = RecordAssembler(max_record_size=self.max_message_size)
         while True:
             line = await lines.next()
             if line is None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE", "DEFAULT_LOG_MESSAGE_SIZE", "HANDSHAKE_LINE_LIMIT",
     "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_MAX_BACKLOG_BYTES", "SMALLEST_SERVER_LIMIT",
-    "check_message_size", "check_timeout",
+    "DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_BUFFERED_BYTES",
+    "check_message_size", "check_timeout", "check_count",
 ]
 
 #: Longest message (one line, newline excluded) pc_rpc and sync_struct peers
@@ -27,6 +28,14 @@ DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 SMALLEST_SERVER_LIMIT = 1024
 #: Bytes that may wait to be sent to one slow subscriber before it is dropped.
 DEFAULT_MAX_BACKLOG_BYTES = 64 << 20
+#: Connections one server serves at once; those beyond are closed on arrival.
+#: (Each takes a file descriptor: the process's RLIMIT_NOFILE must allow it.)
+DEFAULT_MAX_CONNECTIONS = 1024
+#: Bytes one server holds for all its peers together: a pc_rpc server's
+#: unfinished and unprocessed requests, a publisher's or broadcaster's
+#: backlogs of lines not yet sent.  Past it, the peers holding the most are
+#: disconnected (with a warning naming this limit).
+DEFAULT_MAX_BUFFERED_BYTES = 1 << 30
 
 def check_message_size(value: int, name: str = "max_message_size", *,
                        minimum: int = 1) -> int:
@@ -44,4 +53,11 @@ def check_timeout(value: float | None, name: str, *, allow_none: bool = True) ->
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         allowed = "a positive number of seconds" + (" or None" if allow_none else "")
         raise ValueError(f"{name} must be {allowed}, not {value!r}")
+    return value
+
+
+def check_count(value: int, name: str) -> int:
+    """``value`` if it is a positive int (a count limit); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, not {value!r}")
     return value

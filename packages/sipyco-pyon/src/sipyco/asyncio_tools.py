@@ -23,7 +23,8 @@ import ssl
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from ._tls import require_plain_tcp
+from . import _tls
+from ._bounds import DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, check_count
 
 __all__ = ["AsyncioServer", "TaskObject", "SignalHandler", "atexit_register_coroutine",
            "peer_name", "Condition", "BackgroundTaskPool", "SimpleSSLConfig", "HAS_SIGHUP"]
@@ -34,6 +35,9 @@ _SIGHUP = getattr(signal, "SIGHUP", None)  # not on Windows
 #: Whether this platform has SIGHUP (which SignalHandler then also handles).
 HAS_SIGHUP = _SIGHUP is not None
 
+# Seconds between two warnings about refused connections (see AsyncioServer).
+_REFUSAL_LOG_INTERVAL = 60.0
+
 
 class AsyncioServer:
     """A TCP server running one coroutine per connection.
@@ -43,11 +47,20 @@ class AsyncioServer:
     :meth:`stop` cancels the connections still open.  Protocols read with
     ``reader.read()`` into their own bounded line buffer
     (:mod:`sipyco._framing`), never with ``readline``.
+
+    At most ``max_connections`` connections are served at once; one arriving
+    beyond that is closed at once, unread.  The first refusal logs one
+    WARNING naming the limit; later ones are counted, and reported in the
+    next such warning (at most one a minute), not one line each.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
+        self.max_connections = check_count(max_connections, "max_connections")
+        self._full = False             # refusing, and none taken since the first refusal
+        self._refused = 0              # refusals not yet reported in a log line
+        self._refusal_logged: float | None = None  # loop time of the last such line
 
     async def start(self, host: str | Iterable[str] | None, port: int,
                     ssl_config: SimpleSSLConfig | None = None) -> None:
@@ -55,16 +68,39 @@ class AsyncioServer:
         interface) and ``port`` (0 picks a free one, see :attr:`port`).
         Call :meth:`stop` to release the resources afterwards.
 
-        ``ssl_config`` is accepted for sipyco 1.10's signature; serving over
-        TLS is not implemented yet, so anything but None raises
-        NotImplementedError.
+        With ``ssl_config`` (a :class:`SimpleSSLConfig`), every connection is
+        mutual TLS: a client must present a certificate found in its
+        ``peer_cert`` and complete the handshake within the server's
+        ``handshake_timeout`` (10 s by default), before anything it sends
+        is read.  A failed handshake is logged as one WARNING naming the
+        server, the client and the reason (``Server on port 3249: TLS
+        handshake with 10.0.0.7:51234 failed: the client's certificate is
+        not trusted (...)``), its socket is closed, and the server goes on
+        serving.  Unreadable certificate files raise OSError (or
+        ssl.SSLError) here, before anything listens.
         """
-        require_plain_tcp(ssl_config)
+        context = _tls.server_context(ssl_config)
         if self._server is not None:
             raise RuntimeError("server already started")
         if host is not None and not isinstance(host, str):
             host = list(host)
-        self._server = await asyncio.start_server(self._accept, host, port)
+        if context is None:
+            self._server = await asyncio.start_server(self._accept, host, port)
+        else:
+            def admit(transport: asyncio.Transport) -> bool:
+                # TLS handshakes in progress count as connections (they are
+                # tasks in _connections until the handshake ends)
+                if len(self._connections) < self.max_connections:
+                    return True
+                self._refuse(asyncio.StreamWriter(transport, transport.get_protocol(), None,
+                                                  asyncio.get_running_loop()))
+                return False
+
+            timeout = getattr(self, "handshake_timeout", None) or DEFAULT_HANDSHAKE_TIMEOUT
+            self._server = await _tls.start_server(
+                self._accept, host, port, context, handshake_timeout=timeout,
+                tasks=self._connections, log=logger, admit=admit,
+                ended=self._connection_ended, name=type(self).__name__)
 
     @property
     def port(self) -> int:
@@ -92,9 +128,44 @@ class AsyncioServer:
             await server.wait_closed()
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._connections) >= self.max_connections:
+            self._refuse(writer)
+            return
+        self._full = False  # taken: the next refusal starts a new episode
         task = asyncio.ensure_future(self._serve(reader, writer))
         self._connections.add(task)
-        task.add_done_callback(self._connections.discard)
+        task.add_done_callback(self._connection_ended)
+
+    def _connection_ended(self, task: asyncio.Task) -> None:
+        """A connection's task (or a TLS handshake's) has ended."""
+        self._connections.discard(task)
+        if self._full and len(self._connections) < self.max_connections:
+            self._full = False  # room again: the next refusal starts a new episode
+
+    def _refuse(self, writer: asyncio.StreamWriter) -> None:
+        """Close a connection over max_connections; log once per episode of
+        refusals (and at most once per _REFUSAL_LOG_INTERVAL)."""
+        writer.transport.abort()  # unread, and its descriptor released at once
+        self._refused += 1
+        if self._full:
+            return
+        self._full = True
+        now = asyncio.get_running_loop().time()
+        last = self._refusal_logged
+        if last is not None and now - last < _REFUSAL_LOG_INTERVAL:
+            return
+        self._refusal_logged = now
+        refused, self._refused = self._refused, 0
+        logger.warning("%s on port %s: max_connections=%d reached, refusing new connections "
+                       "until some close (%d refused since the last report)",
+                       type(self).__name__, self._port_or_none(), self.max_connections,
+                       refused)
+
+    def _port_or_none(self) -> int | None:
+        try:
+            return self.port
+        except RuntimeError:
+            return None
 
     async def _serve(self, reader, writer) -> None:
         try:

@@ -23,6 +23,7 @@ Three kinds of trouble are kept apart:
 from __future__ import annotations
 
 import builtins
+import ssl
 
 __all__ = [
     "SipycoError",
@@ -43,6 +44,7 @@ __all__ = [
     "CallTimeout",
     "HandshakeTimeout",
     "ProtocolViolation",
+    "TLSError",
     "IncompatibleServer",
     "RemoteError",
     "GenericRemoteException",
@@ -193,6 +195,16 @@ class HandshakeTimeout(CallTimeout):
 
 class ProtocolViolation(TransportError, ValueError):
     """The peer sent something the protocol does not allow."""
+
+
+class TLSError(TransportError, ssl.SSLError, ConnectionError):
+    """A mutual-TLS connection could not be made: the peer's certificate is
+    not trusted, the peer did not accept this side's, or it does not speak
+    TLS.  The message names the reason.  Also the ``ssl.SSLError`` (and the
+    ``ConnectionError``) code written for upstream 1.10 catches."""
+
+    def __str__(self) -> str:
+        return BaseException.__str__(self)
 
 
 # -------------------------------------------------------------------- RPC ---

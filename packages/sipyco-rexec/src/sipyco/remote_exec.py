@@ -17,11 +17,16 @@ shared by all connections) and everything already in that dict.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import socket
 from typing import Any
 
 from sipyco.pc_rpc import simple_server_loop
 
 __all__ = ["RemoteExecServer", "simple_rexec_server_loop", "connect_global_rpc"]
+
+logger = logging.getLogger(__name__)
 
 
 class RemoteExecServer:
@@ -42,7 +47,11 @@ class RemoteExecServer:
 def simple_rexec_server_loop(target_name: str, target: Any, host, port: int,
                              description: str | None = None, ssl_config: Any = None) -> None:
     """Serve ``target`` as ``target_name`` and remote execution as
-    ``target_name + "_rexec"`` until Ctrl-C, SIGTERM or ``terminate()``."""
+    ``target_name + "_rexec"`` until Ctrl-C, SIGTERM or ``terminate()``.
+    Served beyond localhost without ``ssl_config``, it first logs one
+    prominent WARNING that anyone reaching it can run arbitrary code, and
+    how to add TLS."""
+    _warn_if_exposed(target_name, host, ssl_config)
     initial_namespace: dict = {"controller_driver": target}
     initial_namespace["controller_initial_namespace"] = initial_namespace
 
@@ -51,6 +60,59 @@ def simple_rexec_server_loop(target_name: str, target: Any, host, port: int,
 
     simple_server_loop({target_name: target, target_name + "_rexec": new_namespace},
                        host, port, description, ssl_config=ssl_config)
+
+
+def _warn_if_exposed(target_name: str, host, ssl_config: Any) -> bool:
+    """Log one prominent WARNING when a remote-execution server is about to
+    listen beyond this machine (``host`` None, a non-loopback address, or a
+    name that does not resolve to loopback addresses only) without
+    ``ssl_config``.  Returns whether it warned.  Listening is not refused:
+    labs run such servers today behind network controls of their own."""
+    if ssl_config is not None:
+        return False
+    exposed = [h for h in _hosts(host) if not _loopback_only(h)]
+    if not exposed:
+        return False
+    where = "every interface" if host is None else ", ".join(map(str, exposed))
+    logger.warning(
+        "\n*** SECURITY WARNING ***\n"
+        "Remote execution (target %r) is served on %s without TLS: anyone who can "
+        "reach this port can run arbitrary code in this process.\n"
+        "Serve it on localhost only, or require mutual TLS: pass "
+        "ssl_config=SimpleSSLConfig(CERT, KEY, PEER_CERT) to simple_rexec_server_loop, "
+        "or give --ssl CERT KEY PEER_CERT to a controller whose command line offers it. "
+        "See SECURITY.md.",
+        target_name + "_rexec", where)
+    return True
+
+
+def _hosts(host) -> list:
+    if host is None:
+        return [None]
+    if isinstance(host, str):
+        return [host]
+    return list(host)
+
+
+def _loopback_only(host) -> bool:
+    """Whether ``host`` (an address or a name) means this machine only."""
+    if host is None or host == "":
+        return False  # every interface
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if host == "localhost":
+        return True
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False  # cannot tell: warn
+    try:
+        return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback
+                                   for info in infos)
+    except ValueError:
+        return False
 
 
 _GLOBAL_RPC = """

@@ -39,7 +39,6 @@ import logging
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
-from sipyco._tls import require_plain_tcp
 from sipyco.asyncio_tools import SignalHandler
 from sipyco.errors import (
     CallTimeout,
@@ -82,9 +81,9 @@ def simple_server_loop(targets: dict[str, Any], host, port: int,
 
     ``host`` is an address or a list of them (as ``bind_address_from_args``
     returns).  A new event loop is used and closed unless ``loop`` is given.
-    ``ssl_config`` must be None in this release (NotImplementedError).
+    With ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) every
+    connection is mutual TLS (see :meth:`Server.start`).
     """
-    require_plain_tcp(ssl_config)
     own_loop = loop is None
     if own_loop:
         loop = asyncio.new_event_loop()
@@ -94,7 +93,7 @@ def simple_server_loop(targets: dict[str, Any], host, port: int,
         try:
             server = Server(targets, description, builtin_terminate=True,
                             allow_parallel=allow_parallel)
-            loop.run_until_complete(server.start(host, port))
+            loop.run_until_complete(server.start(host, port, ssl_config))
             try:
                 loop.run_until_complete(_wait_for_end(server, signals))
             finally:

@@ -6,6 +6,7 @@ Usage::
     sipyco_rpctool SERVER PORT list-methods [-t TARGET]
     sipyco_rpctool SERVER PORT call [-t TARGET] METHOD [ARG ...]
     sipyco_rpctool SERVER PORT [interactive [-t TARGET]]
+    sipyco_rpctool --ssl CERT KEY PEER SERVER PORT ...   (mutual TLS)
 
 Each ``ARG`` of ``call`` is a Python expression (numpy is available as
 ``np``); a result other than None is pretty-printed.  ``interactive`` (the
@@ -56,10 +57,19 @@ PROG = "sipyco_rpctool"
 DEFAULT_HISTORY = "~/.sipyco_rpctool_history"
 
 
-def _new_client(host: str, port: int, timeout: float | None) -> Client:
+def _new_client(host: str, port: int, timeout: float | None, ssl_config=None) -> Client:
     """A connected Client with no target selected yet."""
     from sipyco.pc_rpc import Client
-    return Client(host, port, None, timeout=timeout)
+    return Client(host, port, None, timeout=timeout, ssl_config=ssl_config)
+
+
+def _ssl_config(args: argparse.Namespace):
+    """The SimpleSSLConfig ``--ssl CERT KEY PEER`` asks for, or None."""
+    paths = getattr(args, "ssl", None)
+    if paths is None:
+        return None
+    from sipyco.asyncio_tools import SimpleSSLConfig
+    return SimpleSSLConfig(*paths)
 
 
 def _numpy():
@@ -107,7 +117,7 @@ def get_argparser() -> argparse.ArgumentParser:
         prog=PROG,
         description="SiPyCo RPC tool: list the targets and methods of a pc_rpc "
                     "server, call a method, or call them from an interactive prompt",
-        epilog="Options --timeout and --history go before the action. "
+        epilog="Options --timeout, --history and --ssl go before the action. "
                "Exit status: 0 on success, 1 on a failure (one line on stderr), "
                "2 for a bad command line.")
     parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
@@ -116,6 +126,9 @@ def get_argparser() -> argparse.ArgumentParser:
     parser.add_argument("--history", default=DEFAULT_HISTORY, metavar="FILE",
                         help="interactive mode's command history, read at start and "
                              "written on exit (default: %(default)s)")
+    parser.add_argument("--ssl", nargs=3, metavar=("CERT", "KEY", "PEER"), default=None,
+                        help="connect with mutual TLS: this side's certificate and key "
+                             "(PEM) and the certificate(s) of the servers it trusts")
     parser.add_argument("server", metavar="SERVER",
                         help="hostname or IP of the controller to connect to")
     parser.add_argument("port", metavar="PORT", type=_port,
@@ -142,10 +155,10 @@ def get_argparser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------- connecting ---
 
-def connect(host: str, port: int, target: str | None, timeout: float | None
-            ) -> tuple[Client, str]:
+def connect(host: str, port: int, target: str | None, timeout: float | None,
+            ssl_config=None) -> tuple[Client, str]:
     """A Client with ``target`` (or the server's only target) selected."""
-    client = _new_client(host, port, timeout)
+    client = _new_client(host, port, timeout, ssl_config)
     try:
         targets, _ = client.get_rpc_id()
         listed = ", ".join(targets) if targets else "none"
@@ -258,7 +271,7 @@ def remote_error_text(exc: RemoteError) -> str:
 # ------------------------------------------------------------- sub-commands ---
 
 def list_targets(args: argparse.Namespace) -> None:
-    client = _new_client(args.server, args.port, args.timeout)
+    client = _new_client(args.server, args.port, args.timeout, _ssl_config(args))
     with client:
         targets, description = client.get_rpc_id()
     for target in targets:
@@ -268,7 +281,7 @@ def list_targets(args: argparse.Namespace) -> None:
 
 
 def list_methods(args: argparse.Namespace) -> None:
-    client, _ = connect(args.server, args.port, args.target, args.timeout)
+    client, _ = connect(args.server, args.port, args.target, args.timeout, _ssl_config(args))
     with client:
         try:
             method_list = fetch_method_list(client)
@@ -299,7 +312,8 @@ def call_method(args: argparse.Namespace) -> None:
         raise ToolError(f"cannot call {args.method!r}: names starting with '_' are "
                         "private and never callable remotely")
     values = _evaluate_arguments(args.args)
-    client, target = connect(args.server, args.port, args.target, args.timeout)
+    client, target = connect(args.server, args.port, args.target, args.timeout,
+                             _ssl_config(args))
     with client:
         try:
             method = getattr(client, args.method)  # the method list says if it exists
@@ -332,8 +346,9 @@ def _has_method(client: Client, name: str) -> bool | None:
 # -------------------------------------------------------- interactive mode ---
 
 def interactive(args: argparse.Namespace) -> int:
+    ssl_config = _ssl_config(args)
     client, target = connect(args.server, args.port, getattr(args, "target", None),
-                             args.timeout)
+                             args.timeout, ssl_config)
     unavailable: MethodListUnavailable | None = None
     names: frozenset[str] | None = None
     try:
@@ -352,9 +367,25 @@ def interactive(args: argparse.Namespace) -> int:
                    else "help and completion are unavailable")
         print(f"{PROG}: warning: {unavailable}: {lacking}", file=sys.stderr)
     session = Session(args.server, args.port, target, args.timeout, client)
+    if ssl_config is not None:
+        _reconnect_with_tls(session, ssl_config)
     history = os.path.expanduser(args.history)
     return RemoteConsole(session, method_list, history, unavailable=unavailable,
                          names=names).run()
+
+
+def _reconnect_with_tls(session, ssl_config) -> None:
+    """Make ``session`` (which reconnects after a failure) reconnect with
+    ``ssl_config`` too."""
+    call = session.call
+
+    def call_with_tls(name: str, args: tuple, kwargs: dict) -> Any:
+        if session.client is None:
+            session.client, _ = connect(session.host, session.port, session.target,
+                                        session.timeout, ssl_config)
+        return call(name, args, kwargs)
+
+    session.call = call_with_tls
 
 
 # --------------------------------------------------------------------- main ---

@@ -84,24 +84,35 @@ class MessageAssembler:
     whatever it contains (even a valid header): a message's own newlines can
     never forge a record.  A header line that does not parse is a one-line
     INFO record of logger ``print`` (see :func:`parse_log_message`).
+
+    With ``max_record_size``, a record keeps at most that many characters of
+    message (newlines included): continuation lines past it are counted and
+    dropped, and a last line says how many were (so a peer announcing many
+    long lines cannot make a reader hold them all).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_record_size: int | None = None) -> None:
         self._open: Record | None = None
         self._missing = 0
+        self.max_record_size = max_record_size
+        self._size = 0   # characters of the open record's message so far
+        self._cut = 0    # continuation lines of the open record dropped
 
     def feed(self, line: str) -> Record | None:
         """Returns the record ``line`` completes, if any.  Raises
         MalformedLine (and stays between records) for a header announcing
         more than :data:`MAX_RECORD_LINES` lines."""
         if self._missing:
-            record = self._open
-            record.lines.append(line)
+            limit = self.max_record_size
+            if limit is not None and (self._cut or self._size + 1 + len(line) > limit):
+                self._cut += 1
+            else:
+                self._open.lines.append(line)
+                self._size += 1 + len(line)
             self._missing -= 1
             if self._missing:
                 return None
-            self._open = None
-            return record
+            return self.flush()
         source, text = self._split_source(line)
         further, level, name, message = parse_log_message(text)
         if further >= MAX_RECORD_LINES:
@@ -111,6 +122,8 @@ class MessageAssembler:
         if further:
             self._open = record
             self._missing = further
+            self._size = len(message)
+            self._cut = 0
             return None
         return record
 
@@ -128,6 +141,10 @@ class MessageAssembler:
         """Give up waiting (the input ended): the unfinished record with the
         lines that arrived, if any; the next line is a header again."""
         record, self._open, self._missing = self._open, None, 0
+        if self._cut:
+            record.lines.append(f"<{self._cut} more lines dropped: the record is longer "
+                                f"than {self.max_record_size} characters>")
+            self._cut = 0
         return record
 
     def _split_source(self, line: str) -> tuple[str | None, str]:

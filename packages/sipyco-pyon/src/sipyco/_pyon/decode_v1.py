@@ -302,7 +302,10 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
         elif c in _NUMBER_START:
             last = tok[-1]
             if last == "j" or last == "J":
-                value = complex(tok)
+                try:
+                    value = complex(tok)
+                except ValueError:  # e.g. "10_.5j": misplaced digit separators
+                    raise _Fail(f"bad number {_describe(tok)}", here()) from None
                 if prev_real is not None and expect == _SEP and (c == "-" or c == "+"):
                     # the "a+bj" form of a complex literal
                     cur[-1] = complex(float(prev_real), value.imag)

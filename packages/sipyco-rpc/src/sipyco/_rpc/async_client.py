@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
-from sipyco._tls import require_plain_tcp
+from sipyco._tls import (
+    client_context,
+    closed_on_plain,
+    describe,
+    handshake_error,
+    refused,
+    session_refused,
+)
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
     HandshakeTimeout,
     ServerUnreachable,
+    TLSError,
     TransportError,
 )
 
@@ -123,18 +132,26 @@ class AsyncioClient(ClientFacade):
         self._link: _Link | None = None
         self._handshake_waiter: asyncio.Future | None = None
         self._peer = ""
+        self._tls = False
 
     async def connect_rpc(self, host: str, port: int, target_name: Any = AutoTarget,
                           ssl_config: Any = None) -> None:
         """Connect, and select ``target_name`` unless it is None.
-        ``ssl_config`` must be None in this release (NotImplementedError)."""
-        require_plain_tcp(ssl_config)
+
+        With ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) the
+        connection is mutual TLS: a failed handshake raises
+        :class:`~sipyco.errors.TLSError` naming the reason, one that takes
+        longer than ``handshake_timeout`` HandshakeTimeout; unreadable
+        certificate files raise OSError or ssl.SSLError before connecting."""
+        context = client_context(ssl_config)  # unreadable files raise here
         if self._transport is not None:
             raise RuntimeError("already connected")
         self._conn = conn = ClientConnection(max_message_size=self._max_message_size)
         self._peer = f"{host}:{port}"
         handshake = self._handshake_timeout
         loop = asyncio.get_running_loop()
+        ssl_object = None
+        self._tls = context is not None
         try:
             transport, self._link = await asyncio.wait_for(
                 loop.create_connection(lambda: _Link(self), host, port), handshake)
@@ -144,6 +161,21 @@ class AsyncioClient(ClientFacade):
         except OSError as exc:
             conn.close("nobody accepted the connection")
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
+        if context is not None:
+            try:
+                transport = await loop.start_tls(transport, self._link, context,
+                                                 server_hostname=host,
+                                                 ssl_handshake_timeout=handshake)
+            except asyncio.CancelledError:
+                transport.abort()
+                conn.close("cancelled during the TLS handshake")
+                raise
+            except Exception as exc:  # noqa: BLE001 - turned into ours
+                transport.abort()
+                error = handshake_error(exc, self._peer, handshake)
+                conn.close(str(error))
+                raise error from None
+            ssl_object = transport.get_extra_info("ssl_object")  # gone once closed
         if conn.closed:  # lost between connecting and here
             raise ConnectionClosed(f"connection is closed ({conn.closed_because})")
         self._transport = transport
@@ -151,7 +183,16 @@ class AsyncioClient(ClientFacade):
         self._local_host = transport.get_extra_info("sockname")[0]
         try:
             transport.write(conn.initiate())
-            await self._handshake_step()
+            try:
+                await self._handshake_step()
+            except (ConnectionClosed, ConnectionError) as exc:
+                if isinstance(exc, TLSError):
+                    raise
+                if context is None:
+                    raise closed_on_plain(exc) from None
+                if session_refused(ssl_object):
+                    raise refused(f"the server at {self._peer}") from None
+                raise
             target_name = conn.resolve_target(target_name)
             if target_name is not None:
                 await self.select_rpc_target(target_name)
@@ -170,8 +211,16 @@ class AsyncioClient(ClientFacade):
         if conn.closed:
             return
         if exc is not None:
-            self._shutdown(f"connection failed: {exc}",
-                           ConnectionClosed(f"connection failed: {exc}"))
+            if isinstance(exc, ssl.SSLError):
+                error: TransportError | None = TLSError(
+                    f"TLS error on the connection with {self._peer}: {describe(exc, 'server')}")
+            else:
+                error = ConnectionClosed(f"connection failed: {exc}")
+            waiter, self._handshake_waiter = self._handshake_waiter, None
+            if waiter is not None and not waiter.done():  # a handshake step waits
+                waiter.set_exception(error)
+                error = None
+            self._shutdown(f"connection failed: {exc}", error)
             return
         conn.receive_data(b"")
         self._deliver()
@@ -250,7 +299,12 @@ class AsyncioClient(ClientFacade):
             abandoned = conn.abandon()
         transport, self._transport = self._transport, None
         if transport is not None:
-            transport.close()
+            if self._tls:
+                # no TLS closing exchange: it would keep the socket open until
+                # the server answers, on a loop that may be about to close
+                transport.abort()
+            else:
+                transport.close()
         for fut in abandoned:
             if not fut.done():
                 if error is None:

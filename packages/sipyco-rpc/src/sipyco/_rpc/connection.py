@@ -408,6 +408,13 @@ class ServerConnection:
     def receive_data(self, data: bytes) -> None:
         self._lines.feed(data)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and held, not yet taken as events: the start of an
+        unfinished line, and complete lines not yet processed.  (The driver
+        counts them against its server-wide budget.)"""
+        return self._lines.buffered
+
     def next_event(self) -> HelloReceived | SelectionRequested | RequestReceived | _NeedData:
         step = self._step
         if step is _REQUESTS:  # the hot path first

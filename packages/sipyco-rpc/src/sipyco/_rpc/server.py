@@ -10,6 +10,8 @@ from typing import Any
 
 from sipyco._bounds import (
     DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_MESSAGE_SIZE,
     SMALLEST_SERVER_LIMIT,
     check_message_size,
@@ -45,13 +47,25 @@ class Server(AsyncioServer):
     answered with a ValueError naming the limit and the connection goes on.
     A client must finish the handshake within ``handshake_timeout`` seconds.
     ``advertise_v2=False`` makes the server look like a sipyco 1.8 one.
+
+    Memory is bounded for the server as a whole, not only per request: all
+    connections together may hold at most ``max_buffered_bytes`` of requests
+    received and not yet finished with (unfinished lines, and complete ones
+    waiting to be processed).  Past it, the connection holding the most of an
+    unfinished request is closed, with a warning naming the limit; small
+    calls, which hold almost nothing, go on being served.  One request can
+    therefore be no larger than the smaller of ``max_message_size`` and
+    ``max_buffered_bytes``.  At most ``max_connections`` clients are served at
+    once (see :class:`~sipyco.asyncio_tools.AsyncioServer`).
     """
 
     def __init__(self, targets: dict[str, Any], description: str | None = None,
                  builtin_terminate: bool = False, allow_parallel: bool = False, *,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
-                 advertise_v2: bool = True):
+                 advertise_v2: bool = True,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES):
         if not isinstance(targets, dict) or not targets:
             raise ValueError("targets must be a non-empty dict of name -> object")
         for name in targets:
@@ -60,7 +74,8 @@ class Server(AsyncioServer):
                                  "strings without whitespace")
         check_message_size(max_message_size, minimum=SMALLEST_SERVER_LIMIT)
         check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
-        super().__init__()
+        check_message_size(max_buffered_bytes, "max_buffered_bytes")
+        super().__init__(max_connections=max_connections)
         self.targets = targets
         self.description = description
         self.builtin_terminate = builtin_terminate
@@ -68,6 +83,7 @@ class Server(AsyncioServer):
         self.max_message_size = max_message_size
         self.handshake_timeout = handshake_timeout
         self._features = [p.FEATURE_PYON_V2] if advertise_v2 else []
+        self._budget = _RequestBudget(max_buffered_bytes)
         self._call_lock = asyncio.Lock()
         self._terminate = asyncio.Event()
 
@@ -87,16 +103,47 @@ class Server(AsyncioServer):
     def request_terminate(self) -> None:
         self._terminate.set()
 
-    async def _handshake(self, conn: ServerConnection, reader: asyncio.StreamReader,
+    @property
+    def max_buffered_bytes(self) -> int:
+        """The server-wide bound on bytes held in requests (see the class)."""
+        return self._budget.limit
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes all connections hold now in requests received and not yet
+        finished with (what ``max_buffered_bytes`` bounds)."""
+        return self._budget.total
+
+    async def _read(self, conn: ServerConnection, holding: _Holding,
+                    reader: asyncio.StreamReader) -> bool:
+        """Feed ``conn`` what the client sends next.  False: the client is
+        gone, or was disconnected to keep within max_buffered_bytes."""
+        budget = self._budget
+        holding.reading = True
+        budget.hold(holding, conn.buffered)  # what is left: an unfinished line
+        if budget.total > budget.limit:
+            budget.enforce()
+            if holding.evicted:
+                return False
+        try:
+            data = await reader.read(READ_CHUNK)
+        finally:
+            holding.reading = False
+        if not data or holding.evicted:
+            return False
+        conn.receive_data(data)
+        budget.hold(holding, conn.buffered)
+        return True
+
+    async def _handshake(self, conn: ServerConnection, holding: _Holding,
+                         reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> SelectionRequested | None:
         """Hello, identification and target selection; None if the client left."""
         while True:
             event = conn.next_event()  # HangUp for a client breaking the handshake
             if event is NEED_DATA:
-                data = await reader.read(READ_CHUNK)
-                if not data:
+                if not await self._read(conn, holding, reader):
                     return None
-                conn.receive_data(data)
             elif isinstance(event, SelectionRequested):
                 return event
             else:
@@ -104,10 +151,18 @@ class Server(AsyncioServer):
 
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
+        holding = self._budget.join(writer)
+        try:
+            await self._serve_client(holding, reader, writer)
+        finally:
+            self._budget.leave(holding)
+
+    async def _serve_client(self, holding: _Holding, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> None:
         conn = ServerConnection(self.targets, self._features, description=self.description,
                                 max_message_size=self.max_message_size)
         try:
-            selection = await asyncio.wait_for(self._handshake(conn, reader, writer),
+            selection = await asyncio.wait_for(self._handshake(conn, holding, reader, writer),
                                                self.handshake_timeout)
         except asyncio.TimeoutError:
             logger.info("%s did not complete the handshake within handshake_timeout=%g s",
@@ -131,10 +186,8 @@ class Server(AsyncioServer):
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    return  # the client closed the connection
-                conn.receive_data(data)
+                if not await self._read(conn, holding, reader):
+                    return  # the client closed the connection (or was closed)
                 continue
             if event.request is None:
                 reply = event.refusal
@@ -192,6 +245,78 @@ class Server(AsyncioServer):
         except Exception as exc:  # noqa: BLE001 - the remote caller gets it
             return p.failed_reply(exc)
         return p.ok_reply(ret)
+
+
+class _Holding:
+    """One connection as the budget sees it."""
+
+    __slots__ = ("held", "reading", "evicted", "writer")
+
+    def __init__(self, writer: asyncio.StreamWriter):
+        self.held = 0          # bytes of requests received and not finished with
+        self.reading = False   # waiting for more bytes (not busy with a request)
+        self.evicted = False   # closed to keep within the budget
+        self.writer = writer
+
+
+class _RequestBudget:
+    """What all connections of one server hold in requests received and not
+    yet finished with, against ``max_buffered_bytes``.
+
+    Each connection reports what it holds after every read and again before
+    the next one.  Only reading can make the total grow, so the limit is
+    applied before a read: while the total is over it, the connection
+    holding the most among those waiting for more bytes is closed (its
+    unfinished request would only grow), with a warning.  A connection busy
+    with a request is never chosen: it holds that request only until it has
+    been answered.  So the total exceeds the limit by at most what the
+    connections read last (a READ_CHUNK each) before they next apply it.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.total = 0
+        self.peak = 0          # the highest total seen (for tests and benchmarks)
+        self._holdings: set[_Holding] = set()
+
+    def join(self, writer: asyncio.StreamWriter) -> _Holding:
+        holding = _Holding(writer)
+        self._holdings.add(holding)
+        return holding
+
+    def leave(self, holding: _Holding) -> None:
+        self.total -= holding.held
+        holding.held = 0
+        self._holdings.discard(holding)
+
+    def hold(self, holding: _Holding, nbytes: int) -> None:
+        if holding.evicted:
+            return
+        total = self.total + nbytes - holding.held
+        holding.held = nbytes
+        self.total = total
+        if total > self.peak:
+            self.peak = total
+
+    def enforce(self) -> None:
+        """Close the connections holding the most until the total is within
+        the limit (or no connection waiting for bytes holds any)."""
+        while self.total > self.limit:
+            victim, most = None, 0
+            for holding in self._holdings:
+                if holding.reading and holding.held > most:
+                    victim, most = holding, holding.held
+            if victim is None:
+                return
+            logger.warning(
+                "closing the connection of %s: requests not yet finished with hold %d bytes "
+                "in this server, over max_buffered_bytes=%d, and this connection held the "
+                "most (%d bytes of an unfinished request)",
+                peer_name(victim.writer), self.total, self.limit, most)
+            self.total -= most
+            victim.held = 0
+            victim.evicted = True
+            victim.writer.transport.abort()
 
 
 def _terminate():

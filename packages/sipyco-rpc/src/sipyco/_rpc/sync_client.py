@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sipyco._bounds import DEFAULT_MAX_MESSAGE_SIZE
-from sipyco._tls import require_plain_tcp
+from sipyco._tls import (
+    client_context,
+    closed_on_plain,
+    describe,
+    refused,
+    session_refused,
+    wrap_socket,
+)
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
     HandshakeTimeout,
     IncompatibleServer,
     ServerUnreachable,
+    TLSError,
     TransportError,
 )
 
@@ -60,15 +69,22 @@ class Client(ClientFacade):
     reply can never be returned to a later call.  ``handshake_timeout`` bounds
     connecting and the handshake (default: ``timeout`` if given, else 10 s).
     ``max_message_size`` bounds requests and replies.  Use as a context
-    manager or call :meth:`close_rpc`.  ``ssl_config`` (upstream 1.10's
-    mutual TLS) must be None in this release: NotImplementedError otherwise.
+    manager or call :meth:`close_rpc`.
+
+    ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) makes the
+    connection mutual TLS, the handshake included in ``handshake_timeout``.
+    A server whose certificate is not in ``peer_cert``, one that does not
+    accept this side's certificate, or one that does not speak TLS raises
+    :class:`~sipyco.errors.TLSError` (HandshakeTimeout if it stays silent);
+    unreadable certificate files raise OSError or ssl.SSLError before
+    connecting.
     """
 
     def __init__(self, host: str, port: int, target_name: Any = AutoTarget,
                  timeout: float | None = None, ssl_config: Any = None, *,
                  handshake_timeout: float | None = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
-        require_plain_tcp(ssl_config)
+        context = client_context(ssl_config)  # unreadable files raise here
         handshake = handshake_deadline(handshake_timeout, timeout)
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -84,6 +100,14 @@ class Client(ClientFacade):
             self._conn.close("nobody accepted the connection")
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if context is not None:
+            try:
+                sock = wrap_socket(sock, context, host, port,
+                                   max(deadline - time.monotonic(), 1e-3))
+            except BaseException:
+                self._conn.close("the TLS handshake failed")
+                raise
+        self._where = f"{host}:{port}"
         self._sock = sock
         self._sock_timeout: float | None = handshake
         self._local_host = sock.getsockname()[0]
@@ -97,6 +121,17 @@ class Client(ClientFacade):
                 self._send(self._conn.initiate(), deadline)
                 self._next_event(deadline)
             except BaseException as exc:
+                if isinstance(exc, (ConnectionClosed, ConnectionError, ssl.SSLEOFError)) \
+                        and not isinstance(exc, TLSError):
+                    if context is None:
+                        error = closed_on_plain(exc)
+                    elif session_refused(self._sock):
+                        error = refused(f"the server at {host}:{port}")
+                    else:
+                        error = None
+                    if error is not None:
+                        self._abort(str(error))
+                        raise error from None
                 self._failed(exc, self._handshake_timed_out)
                 raise
             target_name = self._conn.resolve_target(target_name)
@@ -139,6 +174,11 @@ class Client(ClientFacade):
             self._abort(str(exc))
         elif isinstance(exc, TimeoutError):
             error = timed_out()
+            self._abort(str(error))
+            raise error from None
+        elif isinstance(exc, ssl.SSLError):
+            error = TLSError(f"TLS error on the connection with {self._where}: "
+                             f"{describe(exc, 'server')}")
             self._abort(str(error))
             raise error from None
         elif isinstance(exc, OSError):
@@ -226,14 +266,17 @@ class BestEffortClient:
     reconnects every ``retry`` seconds; each connection attempt (the first
     one, in the constructor, included) waits at most ``firstcon_timeout``
     seconds.  Remote exceptions are still raised.  :meth:`close_rpc` stops
-    the retrying promptly.
+    the retrying promptly.  With ``ssl_config`` every connection is mutual
+    TLS (a refused handshake counts as network trouble: logged and retried);
+    unreadable certificate files raise OSError or ssl.SSLError at once.
     """
 
     def __init__(self, host: str, port: int, target_name: Any,
                  firstcon_timeout: float = 1.0, retry: float = 5.0,
                  ssl_config: Any = None, *,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
-        require_plain_tcp(ssl_config)
+        # made once: a retry never fails on the caller's files
+        self.__ssl_context = client_context(ssl_config)
         self.__host = host
         self.__port = port
         self.__target_name = target_name
@@ -255,7 +298,7 @@ class BestEffortClient:
         # connecting and the handshake are bounded; calls then block as long
         # as the server takes, as upstream's do
         return Client(self.__host, self.__port, self.__target_name, None,
-                      handshake_timeout=self.__firstcon_timeout,
+                      self.__ssl_context, handshake_timeout=self.__firstcon_timeout,
                       max_message_size=self.__max)
 
     def __start_retrying(self) -> None:

@@ -11,21 +11,34 @@ straight back).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from typing import Any
 
 from sipyco._bounds import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_BACKLOG_BYTES,
+    DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
+    check_message_size,
     check_timeout,
 )
-from sipyco.asyncio_tools import AsyncioServer
+from sipyco.asyncio_tools import AsyncioServer, peer_name
 
-from .fanout import as_line, read_request, resolve_pyon_version, text_writer, until_gone
+from .fanout import (
+    SharedBacklog,
+    as_line,
+    read_request,
+    resolve_pyon_version,
+    text_writer,
+    until_gone,
+)
 
 __all__ = ["Broadcaster", "HELLO", "DEFAULT_QUEUE_LIMIT"]
 
 HELLO = b"ARTIQ broadcast\n"
+
+logger = logging.getLogger("sipyco.broadcast")
 
 #: Lines that may wait for one receiver (upstream's default).
 DEFAULT_QUEUE_LIMIT = 1024
@@ -37,12 +50,19 @@ class _Outlet:
     transport has handed all of it to the kernel.  Both count against the
     bounds: at most ``line_limit`` lines and ``byte_limit`` bytes (or one
     line, however long, when nothing else is held).  A line that does not
-    fit is missed: counted in :attr:`missed`, nothing else."""
+    fit is missed: counted in :attr:`missed`, nothing else.
+
+    What it holds is also charged to the broadcaster's
+    :class:`SharedBacklog`; when that drops it, it is disconnected and
+    :attr:`dropped_because` says why (its connection task logs it: nothing
+    on the path of ``broadcast()`` logs)."""
 
     __slots__ = ("waiting", "waiting_bytes", "flight_lines", "flight_bytes",
-                 "line_limit", "byte_limit", "missed", "wake", "writer")
+                 "line_limit", "byte_limit", "missed", "wake", "writer",
+                 "shared", "counted", "dropped_because")
 
-    def __init__(self, writer: asyncio.StreamWriter, line_limit: int, byte_limit: int):
+    def __init__(self, writer: asyncio.StreamWriter, line_limit: int, byte_limit: int,
+                 shared: SharedBacklog):
         self.writer = writer
         self.line_limit = line_limit
         self.byte_limit = byte_limit
@@ -52,6 +72,10 @@ class _Outlet:
         self.flight_bytes = 0
         self.missed = 0
         self.wake = asyncio.Event()
+        self.shared = shared
+        self.counted = 0
+        self.dropped_because: str | None = None
+        shared.join(self)
 
     @property
     def queued_lines(self) -> int:
@@ -65,6 +89,8 @@ class _Outlet:
 
     def offer(self, line: bytes) -> None:
         """Queue ``line`` if it fits, else miss it.  Never blocks, never logs."""
+        if self.dropped_because is not None:
+            return
         held = len(self.waiting) + self.flight_lines
         if held >= self.line_limit or (
                 held and self.waiting_bytes + self.flight_bytes + len(line) > self.byte_limit):
@@ -73,6 +99,23 @@ class _Outlet:
         self.waiting.append(line)
         self.waiting_bytes += len(line)
         self.wake.set()
+        self.shared.charge(self, self.waiting_bytes + self.flight_bytes)
+
+    def held(self) -> int:
+        return self.waiting_bytes + self.flight_bytes
+
+    def drop_over_budget(self, total: int, limit: int) -> None:
+        """Disconnect (without logging: see the class)."""
+        self.dropped_because = (f"receivers' queues total {total} bytes, over "
+                                f"max_buffered_bytes={limit}, and this one held the most "
+                                f"({self.counted} bytes)")
+        self.waiting.clear()
+        self.waiting_bytes = 0
+        self.flight_bytes = 0
+        self.flight_lines = 0
+        self.writer.transport.abort()
+        self.wake.set()
+        self.shared.leave(self)
 
     def take(self) -> list[bytes]:
         """Every waiting line, now in flight."""
@@ -88,6 +131,8 @@ class _Outlet:
         """The batch in flight has reached the kernel."""
         self.flight_lines = 0
         self.flight_bytes = 0
+        if self.dropped_because is None:
+            self.shared.charge(self, self.waiting_bytes)
 
     async def pump(self) -> None:
         """Move batches to the socket until the connection fails or the
@@ -124,8 +169,12 @@ class Broadcaster(AsyncioServer):
     ``max_backlog_bytes`` bytes (one longer line passes when its queue is
     empty), counting what its socket has not yet taken; a receiver whose
     queue is full misses values, silently, and stays connected.  A slow
-    receiver delays nobody else.  A peer must complete its handshake within
-    ``handshake_timeout`` seconds, or it is hung up on.
+    receiver delays nobody else.  What waits for all receivers together is
+    bounded by ``max_buffered_bytes``: past it, the receivers holding the
+    most are disconnected (each logged as a warning, from its own connection
+    task).  A peer must complete its handshake within ``handshake_timeout``
+    seconds, or it is hung up on; at most ``max_connections`` are served at
+    once (see :class:`~sipyco.asyncio_tools.AsyncioServer`).
 
     Raises ValueError for a bad ``pyon_version`` or limit.
     """
@@ -133,14 +182,18 @@ class Broadcaster(AsyncioServer):
     def __init__(self, queue_limit: int = DEFAULT_QUEUE_LIMIT, *,
                  pyon_version: int | None = None,
                  handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
-                 max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES):
+                 max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES):
         version = resolve_pyon_version(pyon_version)
         for limit, value in (("queue_limit", queue_limit),
                              ("max_backlog_bytes", max_backlog_bytes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{limit} must be a positive int, not {value!r}")
         check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
-        super().__init__()
+        check_message_size(max_buffered_bytes, "max_buffered_bytes")
+        super().__init__(max_connections=max_connections)
+        self._shared = SharedBacklog(max_buffered_bytes)
         #: The PYON version written to receivers (1 or 2).
         self.pyon_version = version
         self.queue_limit = queue_limit
@@ -148,6 +201,16 @@ class Broadcaster(AsyncioServer):
         self.handshake_timeout = handshake_timeout
         self._encode_text = text_writer(version)
         self._channels: dict[str, set[_Outlet]] = {}
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        """The bound on bytes waiting for all receivers together."""
+        return self._shared.limit
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes waiting for all receivers together, now."""
+        return self._shared.total
 
     def broadcast(self, name: str, obj: Any) -> None:
         """Queue ``obj`` to every receiver of channel ``name`` (nobody
@@ -170,7 +233,7 @@ class Broadcaster(AsyncioServer):
         name = await read_request(reader, HELLO, self.handshake_timeout)
         if name is None:
             return
-        outlet = _Outlet(writer, self.queue_limit, self.max_backlog_bytes)
+        outlet = _Outlet(writer, self.queue_limit, self.max_backlog_bytes, self._shared)
         channel = self._channels.setdefault(name, set())
         channel.add(outlet)
         pump = asyncio.ensure_future(outlet.pump())
@@ -179,8 +242,12 @@ class Broadcaster(AsyncioServer):
             await asyncio.wait([pump, gone], return_when=asyncio.FIRST_COMPLETED)
         finally:
             channel.discard(outlet)
+            self._shared.leave(outlet)
             if not channel and self._channels.get(name) is channel:
                 del self._channels[name]
             pump.cancel()
             gone.cancel()
             await asyncio.gather(pump, gone, return_exceptions=True)
+            if outlet.dropped_because is not None:
+                logger.warning("dropped receiver %s of channel %r: %s", peer_name(writer),
+                               name[:80], outlet.dropped_because)

@@ -4,9 +4,11 @@ encoding per value whatever the audience, the opening request of a peer
 (a banner line, then the name of what it wants) and noticing that a peer
 which should send nothing has gone.
 
-How much may wait for a slow peer, and what happens then, is each server's
-own business: a sync_struct subscriber is dropped, a broadcast receiver
-misses values.
+How much may wait for one slow peer, and what happens then, is each
+server's own business: a sync_struct subscriber is dropped, a broadcast
+receiver misses values.  What waits for all peers together is bounded the
+same way for both (:class:`SharedBacklog`): past ``max_buffered_bytes``, the
+peers holding the most are disconnected.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from sipyco import pyon
 from sipyco._bounds import HANDSHAKE_LINE_LIMIT
 from sipyco._streams import StreamLines, discard_until_closed
 
-__all__ = ["resolve_pyon_version", "text_writer", "as_line", "read_request", "until_gone"]
+__all__ = ["resolve_pyon_version", "text_writer", "as_line", "read_request", "until_gone",
+           "SharedBacklog"]
 
 
 def resolve_pyon_version(pyon_version: int | None) -> int:
@@ -71,6 +74,67 @@ async def _request(reader: asyncio.StreamReader, banner: bytes) -> str | None:
     if type(name) is not bytes:
         return None
     return name.decode("utf-8", "replace").rstrip("\r")
+
+
+class SharedBacklog:
+    """What a one-to-many server holds for all its peers together, against
+    ``max_buffered_bytes``: past it, the peers holding the most are dropped
+    until the total is back within the limit.
+
+    A peer is an object with a ``counted`` attribute (its bytes as last
+    charged, 0 to start), a ``held()`` method (its bytes now) and a
+    ``drop_over_budget(total, limit)`` method that disconnects it and calls
+    :meth:`leave` (it decides whether and when to log: the broadcaster must
+    not log from ``broadcast()``).  The server calls :meth:`charge` whenever
+    it learns what a peer holds; a charge may be stale on the high side
+    (a backlog shrinks as the kernel takes bytes, unseen), so before dropping
+    anyone every peer is charged afresh.
+    """
+
+    __slots__ = ("limit", "total", "peak", "_peers")
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.total = 0
+        self.peak = 0  # the highest total charged (for tests and benchmarks)
+        self._peers: set = set()
+
+    def join(self, peer) -> None:
+        peer.counted = 0
+        self._peers.add(peer)
+
+    def leave(self, peer) -> None:
+        if peer in self._peers:
+            self._peers.discard(peer)
+            self.total -= peer.counted
+            peer.counted = 0
+
+    def charge(self, peer, nbytes: int) -> None:
+        """Record that ``peer`` holds ``nbytes``; drop peers if over the limit."""
+        total = self.total + nbytes - peer.counted
+        peer.counted = nbytes
+        self.total = total
+        if total > self.peak:
+            self.peak = total
+        if total > self.limit:
+            self._settle()
+
+    def _settle(self) -> None:
+        total = 0
+        for peer in self._peers:
+            peer.counted = peer.held()
+            total += peer.counted
+        self.total = total
+        while self.total > self.limit and self._peers:
+            victim = max(self._peers, key=_counted)
+            if not victim.counted:
+                return
+            victim.drop_over_budget(self.total, self.limit)
+            self.leave(victim)
+
+
+def _counted(peer) -> int:
+    return peer.counted
 
 
 async def until_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

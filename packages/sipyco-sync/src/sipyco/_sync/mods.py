@@ -141,7 +141,8 @@ def process_mod(target: Any, mod: dict) -> None:
 
     Raises ValueError for an ``init`` mod (it replaces the whole structure,
     which only the caller can do) or an unknown action, and whatever the
-    structure raises for a bad path, index or key.
+    structure raises for a bad path, index or key (KeyError, IndexError,
+    TypeError, AttributeError, OverflowError for an index too large).
     """
     action = mod["action"]
     try:

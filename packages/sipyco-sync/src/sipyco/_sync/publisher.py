@@ -9,11 +9,21 @@ import logging
 from sipyco._bounds import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_BACKLOG_BYTES,
+    DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
+    check_message_size,
     check_timeout,
 )
 from sipyco.asyncio_tools import AsyncioServer, peer_name
 
-from .fanout import as_line, read_request, resolve_pyon_version, text_writer, until_gone
+from .fanout import (
+    SharedBacklog,
+    as_line,
+    read_request,
+    resolve_pyon_version,
+    text_writer,
+    until_gone,
+)
 from .mods import Notifier
 
 __all__ = ["Publisher", "HELLO"]
@@ -25,21 +35,26 @@ HELLO = b"ARTIQ sync_struct\n"
 
 class _Subscription:
     """One subscriber connection: lines go straight to its transport, whose
-    write buffer is the backlog; past the limit the subscriber is dropped."""
+    write buffer is the backlog; past the limit the subscriber is dropped.
+    Its backlog is also charged to the publisher's :class:`SharedBacklog`."""
 
-    def __init__(self, writer: asyncio.StreamWriter, name: str, limit: int):
+    def __init__(self, writer: asyncio.StreamWriter, name: str, limit: int,
+                 shared: SharedBacklog):
         self.writer = writer
         self.transport = writer.transport
         self.name = name
         self.limit = limit
+        self.shared = shared
+        self.counted = 0
         self.dropped = asyncio.Event()
+        shared.join(self)
 
     def send(self, line: bytes) -> None:
         if self.dropped.is_set():
             return
         transport = self.transport
         if transport.is_closing():
-            self.dropped.set()
+            self._drop()
             return
         transport.write(line)
         backlog = transport.get_write_buffer_size()
@@ -47,8 +62,24 @@ class _Subscription:
             logger.warning("dropping subscriber %s of notifier %r: %d bytes are waiting, "
                            "over max_backlog_bytes=%d", peer_name(self.writer), self.name,
                            backlog, self.limit)
-            transport.abort()
-            self.dropped.set()
+            self._drop()
+            return
+        self.shared.charge(self, backlog)
+
+    def held(self) -> int:
+        return 0 if self.dropped.is_set() else self.transport.get_write_buffer_size()
+
+    def drop_over_budget(self, total: int, limit: int) -> None:
+        logger.warning("dropping subscriber %s of notifier %r: subscribers' backlogs total "
+                       "%d bytes, over max_buffered_bytes=%d, and this one held the most "
+                       "(%d bytes)", peer_name(self.writer), self.name, total, limit,
+                       self.counted)
+        self._drop()
+
+    def _drop(self) -> None:
+        self.transport.abort()
+        self.dropped.set()
+        self.shared.leave(self)
 
 
 class Publisher(AsyncioServer):
@@ -66,8 +97,12 @@ class Publisher(AsyncioServer):
     A subscriber that does not keep up (stalled, suspended, half-open) is
     disconnected, with a warning naming it, once more than
     ``max_backlog_bytes`` wait to be sent to it; memory stays bounded and the
-    other subscribers are not affected.  Peers must complete the handshake
-    within ``handshake_timeout`` seconds.
+    other subscribers are not affected.  What waits for all subscribers
+    together (initial structures included) is bounded by
+    ``max_buffered_bytes``: past it, the subscribers holding the most are
+    disconnected, each with a warning.  Peers must complete the handshake
+    within ``handshake_timeout`` seconds; at most ``max_connections`` are
+    served at once (see :class:`~sipyco.asyncio_tools.AsyncioServer`).
 
     Raises ValueError for a bad ``pyon_version``, limit or notifier name and
     TypeError for a value of ``notifiers`` that is not a Notifier.
@@ -75,12 +110,16 @@ class Publisher(AsyncioServer):
 
     def __init__(self, notifiers: dict[str, Notifier], *, pyon_version: int | None = None,
                  max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES,
-                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT):
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES):
         version = resolve_pyon_version(pyon_version)
         if max_backlog_bytes < 1:
             raise ValueError("max_backlog_bytes must be positive")
         check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
-        super().__init__()
+        check_message_size(max_buffered_bytes, "max_buffered_bytes")
+        super().__init__(max_connections=max_connections)
+        self._shared = SharedBacklog(max_buffered_bytes)
         #: The PYON version written to subscribers (1 or 2).
         self.pyon_version = version
         self._encode_text = text_writer(version)
@@ -104,6 +143,16 @@ class Publisher(AsyncioServer):
 
     def _encode(self, mod: dict) -> bytes:
         return as_line(self._encode_text(mod))
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        """The bound on bytes waiting for all subscribers together."""
+        return self._shared.limit
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes waiting to be sent to all subscribers together, now."""
+        return sum(sub.held() for subs in self._subscriptions.values() for sub in subs)
 
     @staticmethod
     def _sender(subs: set[_Subscription]):
@@ -143,7 +192,7 @@ class Publisher(AsyncioServer):
             logger.error("cannot send notifier %r to %s: %s", name, peer_name(writer), exc)
             return
         # the initial structure may be large: it does not count against the backlog
-        sub = _Subscription(writer, name, self.max_backlog_bytes + len(init))
+        sub = _Subscription(writer, name, self.max_backlog_bytes + len(init), self._shared)
         subs = self._subscriptions[name]
         subs.add(sub)
         try:
@@ -157,6 +206,7 @@ class Publisher(AsyncioServer):
                 dropped.cancel()
         finally:
             subs.discard(sub)
+            self._shared.leave(sub)
 
     async def _handshake(self, reader: asyncio.StreamReader) -> str | None:
         """The notifier name a subscriber asks for; None to hang up (a wrong

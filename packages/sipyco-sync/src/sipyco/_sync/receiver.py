@@ -17,7 +17,7 @@ from sipyco._bounds import (
 )
 from sipyco._framing import LineBuffer, LineTooLong
 from sipyco._streams import READ_CHUNK
-from sipyco._tls import require_plain_tcp
+from sipyco._tls import client_context, session_refused, start_tls
 from sipyco.errors import (
     DecodeError,
     HandshakeTimeout,
@@ -70,12 +70,19 @@ class Receiver:
         """Connect to the broadcaster at ``host:port``, ask for the channel
         and start receiving in a task.
 
-        Raises NotImplementedError when ``ssl_config`` is given (TLS is not
-        there yet), RuntimeError when already connected, ServerUnreachable
-        when nobody listens and HandshakeTimeout when the connection takes
-        longer than ``handshake_timeout``.
+        Raises RuntimeError when already connected, ServerUnreachable when
+        nobody listens and HandshakeTimeout when the connection takes longer
+        than ``handshake_timeout``.  With ``ssl_config`` (a
+        :class:`~sipyco.tools.SimpleSSLConfig`) the connection is mutual TLS:
+        a broadcaster whose certificate is not trusted, or that does not
+        speak TLS, raises :class:`~sipyco.errors.TLSError`; unreadable
+        certificate files raise OSError or ssl.SSLError before connecting.
+        A receiver never reads during connect, so a broadcaster that does not
+        accept this side's certificate is only noticed when it closes the
+        connection: that is logged as an error saying so, then
+        ``disconnect_cb`` is called.
         """
-        require_plain_tcp(ssl_config)
+        context = client_context(ssl_config)  # unreadable files raise here
         if self._task is not None:
             raise RuntimeError("this Receiver is already connected; close() it first")
         try:
@@ -86,6 +93,9 @@ class Receiver:
                                    self.handshake_timeout) from None
         except OSError as exc:
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
+        if context is not None:
+            reader, writer = await start_tls(reader, writer, context, host, port,
+                                             self.handshake_timeout)
         writer.write(HELLO + self.name.encode("utf-8") + b"\n")
         self._writer = writer
         self._task = asyncio.ensure_future(self._run(reader, writer))
@@ -110,12 +120,19 @@ class Receiver:
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Receive until the connection ends, then tell ``disconnect_cb``.
         Cancellation (:meth:`close`) skips the callback."""
+        ssl_object = writer.get_extra_info("ssl_object")  # gone once closed
         try:
             await self._receive(reader)
         except (ProtocolViolation, MessageTooLarge) as exc:
             logger.error("receiver of channel %r: %s", self.name, exc)
         except OSError as exc:
-            logger.info("receiver of channel %r: connection lost: %r", self.name, exc)
+            if not session_refused(ssl_object):
+                logger.info("receiver of channel %r: connection lost: %r", self.name, exc)
+        if session_refused(ssl_object):
+            logger.error("receiver of channel %r: the broadcaster closed the connection as "
+                         "soon as the TLS handshake ended, without accepting the session: it "
+                         "does not accept this side's certificate (is it in the "
+                         "broadcaster's peer_cert?)", self.name)
         writer.close()
         if self._task is asyncio.current_task():
             self._task = None

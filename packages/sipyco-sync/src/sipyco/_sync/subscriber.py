@@ -16,7 +16,7 @@ from sipyco._bounds import (
 )
 from sipyco._framing import LineBuffer, LineTooLong
 from sipyco._streams import READ_CHUNK
-from sipyco._tls import require_plain_tcp
+from sipyco._tls import client_context, closed_on_plain, refused, session_refused, start_tls
 from sipyco.errors import (
     ConnectionClosed,
     DecodeError,
@@ -81,6 +81,7 @@ class Subscriber:
         #: publisher goes away (programs await it to learn that).
         self.receive_task: asyncio.Task | None = None
         self._closing = False
+        self._tls = False
 
     async def connect(self, host: str, port: int,
                       before_receive_cb: Callable[[], None] | None = None,
@@ -91,10 +92,14 @@ class Subscriber:
         the publisher hangs up instead of sending the structure (most often:
         it has no notifier of that name), HandshakeTimeout when it stays
         silent, MessageTooLarge for a structure over ``max_message_size``
-        and ProtocolViolation for one that cannot be read.  ``ssl_config``
-        must be None in this release (NotImplementedError).
+        and ProtocolViolation for one that cannot be read.  With
+        ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) the
+        connection is mutual TLS: a failed handshake, or a publisher that
+        does not accept this side's certificate, raises
+        :class:`~sipyco.errors.TLSError` naming the reason; unreadable
+        certificate files raise OSError or ssl.SSLError before connecting.
         """
-        require_plain_tcp(ssl_config)
+        context = client_context(ssl_config)  # unreadable files raise here
         limit = self.handshake_timeout
         what = f"subscribing to notifier {self.notifier_name!r} at {host}:{port}"
         try:
@@ -104,13 +109,32 @@ class Subscriber:
             raise HandshakeTimeout(what, limit) from None
         except OSError as exc:
             raise ServerUnreachable(f"cannot connect to {host}:{port}: {exc}") from exc
+        ssl_object = None
+        self._tls = context is not None
+        if context is not None:
+            try:
+                self._reader, self.writer = await start_tls(
+                    self._reader, self.writer, context, host, port, limit)
+            except BaseException:
+                self.writer = None
+                raise
+            ssl_object = self.writer.get_extra_info("ssl_object")  # gone once closed
         self._closing = False
         self._lines = LineBuffer(self.max_message_size)
         try:
             self.writer.write(HELLO + self.notifier_name.encode("utf-8") + b"\n")
             if before_receive_cb is not None:
                 before_receive_cb()
-            line = await self._first_line(what, f"{host}:{port}")
+            try:
+                line = await self._first_line(what, f"{host}:{port}")
+            except ConnectionClosed as exc:
+                if self._lines.buffered:
+                    raise
+                if context is None:
+                    raise closed_on_plain(exc) from None
+                if session_refused(ssl_object):
+                    raise refused(f"the publisher at {host}:{port}") from None
+                raise
             mod = self._decode(line)
             if not isinstance(mod, dict) or mod.get("action") != ModAction.init \
                     or "struct" not in mod:
@@ -168,7 +192,12 @@ class Subscriber:
     def _shutdown(self) -> None:
         writer, self.writer = self.writer, None
         if writer is not None:
-            writer.close()
+            if self._tls:
+                # no TLS closing exchange: it would keep the socket open until
+                # the publisher answers, on a loop that may be about to close
+                writer.transport.abort()
+            else:
+                writer.close()
 
     def _notify(self, mod: dict) -> None:
         for cb in self.notify_cbs:
@@ -215,7 +244,8 @@ class Subscriber:
                     raise ProtocolViolation("a mod that is not a dict with an action")
                 try:
                     process_mod(self.target, mod)
-                except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                        OverflowError) as exc:
                     # the copy can no longer be trusted to match the publisher's
                     raise ProtocolViolation(f"a mod could not be applied: {exc!r}") from None
                 self._notify(mod)
