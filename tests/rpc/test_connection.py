@@ -30,6 +30,7 @@ from sipyco.errors import (
     GenericRemoteException,
     IncompatibleServer,
     MessageTooLarge,
+    NestingTooDeep,
     ProtocolViolation,
     RemoteError,
 )
@@ -646,6 +647,26 @@ def test_over_long_reply_fed_in_small_pieces():
     assert isinstance(events[0].value, MessageTooLarge)
     assert events[0].value.size == len(data) - len(line("1.10", p.ok_reply([1]))) - 1
     assert events[1] == Reply(True, [1], "small")
+
+
+@pytest.mark.parametrize("version", ["1.8", "1.10"])
+def test_reply_nested_deeper_than_the_client_reads_fails_that_call_only(version):
+    # A well-framed reply deeper than the reader's max_depth is a limit of
+    # this client, as an over-long one is: that call fails, the next is read.
+    conn = ready(version)
+    conn.call("echo", tag="deep")
+    conn.call("echo", tag="next")
+    deep = "[" * 2000 + "]" * 2000  # past both readers (JSON: the recursion limit)
+    text = '{"status": "ok", "ret": ' + deep + "}\n"
+    conn.receive_data(text.encode() + line(version, p.ok_reply(3)))
+    event = conn.next_event()
+    assert (event.ok, event.tag) == (False, "deep")
+    assert isinstance(event.value, NestingTooDeep)
+    assert "the server's reply nests deeper than this client reads" in str(event.value)
+    with pytest.raises(NestingTooDeep):
+        event.unwrap()
+    assert conn.next_event() == Reply(True, 3, "next")
+    assert not conn.closed
 
 
 def test_over_long_reply_raises_on_unwrap():

@@ -10,7 +10,13 @@ import pytest
 from support.net import free_port
 from support.rpc_targets import Echo
 
-from sipyco.errors import CallTimeout, ConnectionClosed, RPCTransportError, ServerUnreachable
+from sipyco.errors import (
+    CallTimeout,
+    ConnectionClosed,
+    NestingTooDeep,
+    RPCTransportError,
+    ServerUnreachable,
+)
 from sipyco.pc_rpc import AsyncioClient, Client
 
 
@@ -186,3 +192,20 @@ def test_allow_parallel(serve, parallel):
                 c.close_rpc()
     peak = asyncio.run(go())
     assert peak == (3 if parallel else 1)
+
+
+class Nesting:
+    def nested(self, depth: int):
+        value: object = 0
+        for _ in range(depth):
+            value = (value,)  # tuples: v1 text the JSON reader cannot take
+        return value
+
+
+def test_a_reply_deeper_than_the_client_reads_fails_that_call_only(connect, serve):
+    # 300 levels: the server writes it, a PYON v1 reader stops at max_depth
+    # (256); the call fails with a clear error and the connection stays.
+    c = connect(serve({"n": Nesting()}, advertise_v2=False).port)
+    with pytest.raises(NestingTooDeep, match="nests deeper than this client reads"):
+        c.nested(300)
+    assert c.nested(3) == (((0,),),)

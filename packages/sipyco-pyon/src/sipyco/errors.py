@@ -30,6 +30,7 @@ __all__ = [
     "PyonError",
     "EncodeError",
     "DecodeError",
+    "NestingTooDeep",
     "JsonClassError",
     "UnknownJsonClass",
     "AlreadyRegistered",
@@ -103,6 +104,17 @@ class JsonClassError(DecodeError, KeyError):
 
     def __str__(self) -> str:
         return BaseException.__str__(self)
+
+
+class NestingTooDeep(DecodeError):
+    """A text nests containers deeper than the reader's ``max_depth``
+    (``limit``).  A limit of this reader, not a defect of the text: a peer
+    may have written it legitimately, so protocols answer it like an
+    over-long message (that one exchange fails, the connection stays)."""
+
+    def __init__(self, reason: str, offset: int | None = None, limit: int | None = None):
+        super().__init__(reason, offset)
+        self.limit = limit
 
 
 class UnknownJsonClass(JsonClassError):

@@ -23,7 +23,7 @@ import re
 import unicodedata
 from operator import length_hint
 
-from ..errors import DecodeError
+from ..errors import DecodeError, NestingTooDeep
 from .specials import TAKES_VIEWS as _TAKES_VIEWS
 from .specials import V1_CONSTANTS as _CONSTANTS
 from .values import guard_hash_collisions
@@ -98,10 +98,12 @@ _CLOSER_OF = {"]": (_LIST,), ")": (_PAREN, _CALL), "}": (_BRACE,)}
 class _Fail(Exception):
     """Internal: a refusal tied to the index of the offending token."""
 
-    def __init__(self, reason: str, index: int):
+    def __init__(self, reason: str, index: int, error: type = DecodeError, **extra):
         super().__init__(reason)
         self.reason = reason
         self.index = index
+        self.error = error
+        self.extra = extra
 
 
 def _closed(tok: str, q: str, opening: int) -> bool:
@@ -331,7 +333,8 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
                 if expect == _SEP:
                     raise _Fail(f"expected ',' before {tok!r}", here())
                 if len(stack) >= max_depth:
-                    raise _Fail(f"nesting deeper than max_depth={max_depth}", here())
+                    raise _Fail(f"nesting deeper than max_depth={max_depth}", here(),
+                                NestingTooDeep, limit=max_depth)
                 stack.append((ck, cur, cmode, ccomma, cname, cstart))
                 if pending is not None:
                     ck, cname, pending = _CALL, pending, None
@@ -439,4 +442,5 @@ def decode_v1(text: str, constructors: dict, max_depth: int = DEFAULT_MAX_DEPTH)
         return _parse(toks, prebuilt, constructors, max_depth)
     except _Fail as fail:
         lead = len(text) - len(text.lstrip())
-        raise DecodeError(fail.reason, lead + _offset_of(stripped, fail.index)) from None
+        raise fail.error(fail.reason, lead + _offset_of(stripped, fail.index),
+                         **fail.extra) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import DecodeError, JsonClassError, UnknownJsonClass
+from ..errors import DecodeError, JsonClassError, NestingTooDeep, UnknownJsonClass
 
 __all__ = ["make_decoder", "decode_v2"]
 
@@ -79,8 +79,8 @@ def decode_v2(text: str, decoder: json.JSONDecoder, not_json=None):
         raise exc.error(str(exc), exc.offset_in(text)) from None
     except RecursionError:
         if not_json is None:
-            raise DecodeError("JSON nests too deeply for this reader",
-                              _too_deep_at(text)) from None
+            raise NestingTooDeep("JSON nests too deeply for this reader (beyond the "
+                                 "interpreter's recursion limit)", _too_deep_at(text)) from None
     except ValueError as exc:  # e.g. integers beyond the interpreter's digit limit
         if not_json is None:
             raise DecodeError(f"invalid value: {exc}") from None

@@ -34,6 +34,7 @@ from sipyco.errors import (
     EncodeError,
     IncompatibleServer,
     MessageTooLarge,
+    NestingTooDeep,
     ProtocolViolation,
 )
 
@@ -340,6 +341,13 @@ class ClientConnection:
                          self._outstanding.popleft())
         try:
             ok, value = p.reply_outcome(self.codec.decode(line))
+        except NestingTooDeep as exc:
+            # well framed, only deeper than this reader goes: like an
+            # over-long reply, that call fails and the connection stays
+            return Reply(False, NestingTooDeep(
+                f"the server's reply nests deeper than this client reads: {exc.reason}",
+                exc.offset, exc.limit),
+                self._outstanding.popleft())
         except (DecodeError, ProtocolViolation) as exc:
             raise self._fail(ProtocolViolation(
                 f"the server sent a malformed reply: {exc}")) from None
