@@ -162,6 +162,16 @@ class LogLines(logging.Handler):
         with self._lock2:
             self.records.clear()
 
+    def tls_on_plain_line(self) -> str:
+        """Wait for a plain server's one line about a client that began a
+        TLS handshake, and return it (it must be the only line so far)."""
+        wait_until(self.server_lines, what="the plain server's log line")
+        lines = self.server_lines()
+        assert len(lines) == 1, lines
+        assert re.fullmatch(r"127\.0\.0\.1:\d+ began a TLS handshake, but this server has "
+                            r"no ssl_config \(plain TCP\): hanging up", lines[0]), lines
+        return lines[0]
+
     def one_server_line(self, pattern: str) -> str:
         """Wait for the server's line about a failed handshake and return it:
         it must be the only one so far, name the peer and match ``pattern``.

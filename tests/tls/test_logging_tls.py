@@ -109,9 +109,14 @@ def test_a_tls_forwarder_against_a_plain_server(background, forwarding, certs, l
     wait_until(log_lines.client_lines, what="the forwarder's warning")
     [said] = log_lines.client_lines()
     assert said.startswith("cannot forward log records: TLS handshake with 127.0.0.1:"), said
+    assert "closed the connection during the handshake" in said, said
+    line = log_lines.tls_on_plain_line()
     good = forwarding(plain.port, None)
     good.logger.info("delivered")
     wait_until(good.delivered, what="the plain forwarder's record")
+    # still one line for the one attempt (the plain forwarder's record is
+    # logged on this side as well, hence the filter)
+    assert [s for s in log_lines.server_lines() if "TLS" in s] == [line]
     bad.close()
     good.close()
     background.run(plain.stop())

@@ -92,13 +92,19 @@ def test_each_failure_is_refused_at_the_handshake(kind, failure, tls_server, cer
 
 
 @pytest.mark.parametrize("kind", ["Client", "AsyncioClient"])
-def test_a_tls_client_against_a_plain_server_fails_at_once(kind, background, certs, fds):
+def test_a_tls_client_against_a_plain_server_fails_at_once(kind, background, certs, log_lines,
+                                                           fds):
+    # the plain server recognises the TLS greeting and hangs up at once, in
+    # one line (not at its handshake deadline, nor silently)
     plain = background.serve(Server({"t": Target()}))
     baseline = fds.count()
     call = CALLERS[kind]
-    with pytest.raises(TLSError, match="TLS handshake with 127.0.0.1:.* failed"):
+    with pytest.raises(TLSError, match="TLS handshake with 127.0.0.1:.* failed: the server "
+                       "closed the connection during the handshake"):
         call(plain.port, certs.client)
+    line = log_lines.tls_on_plain_line()
     assert call(plain.port, None) == "pong"
+    assert log_lines.server_lines() == [line]
     fds.back_to(baseline)
 
 

@@ -39,7 +39,14 @@ from sipyco._bounds import (
 from sipyco._framing import LineTooLong
 from sipyco._logfmt import MultilineFormatter
 from sipyco._streams import StreamLines, discard_until_closed
-from sipyco._tls import client_context, session_refused, start_tls
+from sipyco._tls import (
+    TLS_RECORD_START,
+    began_tls,
+    client_context,
+    log_tls_on_plain,
+    session_refused,
+    start_tls,
+)
 from sipyco.asyncio_tools import AsyncioServer, TaskObject, peer_name
 from sipyco.errors import HandshakeTimeout, TLSError
 
@@ -365,11 +372,20 @@ class Server(AsyncioServer):
         self.handshake_timeout = check_timeout(handshake_timeout, "handshake_timeout",
                                                allow_none=False)
 
+    @staticmethod
+    async def _hello(lines: StreamLines, writer: asyncio.StreamWriter) -> bytes | None:
+        """The first line; None (hang up) for a client beginning TLS."""
+        if began_tls(await lines.opening(len(TLS_RECORD_START))):
+            log_tls_on_plain(logger, peer_name(writer))
+            return None
+        line = await lines.next()
+        return line if type(line) is bytes else None
+
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
         lines = StreamLines(reader, HANDSHAKE_LINE_LIMIT, hang_up_on_overflow=True)
         try:
-            hello = await asyncio.wait_for(lines.next(), self.handshake_timeout)
+            hello = await asyncio.wait_for(self._hello(lines, writer), self.handshake_timeout)
         except asyncio.TimeoutError:
             return
         if hello != HELLO[:-1]:

@@ -58,6 +58,11 @@ class LineBuffer:
         """Bytes held: the start of a line not yet complete, or lines not yet taken."""
         return len(self._buf)
 
+    def peek(self, size: int) -> bytes:
+        """The first ``size`` bytes held (fewer if fewer are), left in
+        place: for handshakes that recognise a peer by its first bytes."""
+        return b"" if self._dropping else bytes(self._buf[:size])
+
     def feed(self, data: bytes) -> None:
         """Add received bytes (take the lines out before feeding much more)."""
         if self._dropping:

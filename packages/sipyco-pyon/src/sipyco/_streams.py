@@ -45,6 +45,17 @@ class StreamLines:
     def limit(self, value: int) -> None:
         self.buffer.limit = value
 
+    async def opening(self, size: int) -> bytes:
+        """The first ``size`` bytes of the stream (fewer if it ends sooner),
+        left in place for :meth:`next`: call it before reading any line."""
+        buffer = self.buffer
+        while buffer.buffered < size:
+            data = await self.reader.read(READ_CHUNK)
+            if not data:
+                break
+            buffer.feed(data)
+        return buffer.peek(size)
+
     async def next(self) -> bytes | LineTooLong | None:
         buffer = self.buffer
         while True:

@@ -32,6 +32,11 @@ say so when the connection ends.
 A connection a server closes because it is over ``max_connections`` (see
 ``AsyncioServer``) is closed before its handshake: TLS handshakes in
 progress count as connections.
+
+A plain-TCP server that receives the start of a TLS handshake
+(:func:`began_tls`) hangs up at once and logs :func:`log_tls_on_plain`'s
+line, so that the TLS client fails at its handshake rather than at the
+server's handshake deadline.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ from typing import Any
 from .errors import ConnectionClosed, HandshakeTimeout, TLSError
 
 __all__ = ["server_context", "client_context", "start_server", "start_tls", "wrap_socket",
-           "handshake_error", "session_refused", "refused", "describe", "closed_on_plain"]
+           "handshake_error", "session_refused", "refused", "describe", "closed_on_plain",
+           "TLS_RECORD_START", "began_tls", "log_tls_on_plain"]
 
 #: Bytes a StreamReader buffers before pausing its transport (asyncio's default).
 _STREAM_LIMIT = 1 << 16
@@ -64,6 +70,23 @@ _CERT_ALERTS = ("ALERT_UNKNOWN_CA", "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_
 #: Added to what a plain-TCP client says when a server hangs up before its
 #: protocol's first answer: what a TLS server does to such a client.
 _PLAIN_HINT = "(a server that requires TLS does this to a client without ssl_config)"
+
+#: How a TLS client's first bytes begin: a handshake record (content type
+#: 22) of protocol version 3.x.  No SiPyCo protocol can open so: each opens
+#: with a line of ASCII text.
+TLS_RECORD_START = b"\x16\x03"
+
+
+def began_tls(start: bytes | bytearray) -> bool:
+    """Whether ``start``, the first bytes a peer sent to a plain-TCP server,
+    are the start of a TLS handshake."""
+    return start[:len(TLS_RECORD_START)] == TLS_RECORD_START
+
+
+def log_tls_on_plain(log: logging.Logger, peer: str) -> None:
+    """The one line a plain-TCP server logs when it hangs up on a TLS client."""
+    log.info("%s began a TLS handshake, but this server has no ssl_config (plain TCP): "
+             "hanging up", peer)
 
 
 # ---------------------------------------------------------------- contexts ---

@@ -28,6 +28,7 @@ from sipyco._bounds import (
     check_message_size,
 )
 from sipyco._framing import LineBuffer, LineTooLong
+from sipyco._tls import TLS_RECORD_START, began_tls
 from sipyco.errors import (
     ConnectionClosed,
     DecodeError,
@@ -380,11 +381,14 @@ class RequestReceived(NamedTuple):  # one is made per request
 
 class HangUp(Exception):
     """A client broke the handshake: close the connection without a word
-    (what upstream servers do); ``reason`` is for the log."""
+    (what upstream servers do); ``reason`` is for the log.  ``tls``: the
+    client began a TLS handshake (worth telling the operator about: one
+    side lacks ``ssl_config``)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, tls: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.tls = tls
 
 
 # The server's steps.
@@ -430,6 +434,8 @@ class ServerConnection:
             return NEED_DATA if line is None else self._request(line)
         if step is _ACCEPTING:  # what follows the selection waits for accept()
             return NEED_DATA
+        if step is _HELLO and began_tls(self._lines.peek(len(TLS_RECORD_START))):
+            raise HangUp("it began a TLS handshake", tls=True)
         line = self._lines.next_line()
         if line is None:
             if self._lines.overflow:

@@ -18,6 +18,7 @@ from sipyco._bounds import (
     check_timeout,
 )
 from sipyco._streams import READ_CHUNK
+from sipyco._tls import log_tls_on_plain
 from sipyco.asyncio_tools import AsyncioServer, peer_name
 
 from . import protocol as p
@@ -169,7 +170,10 @@ class Server(AsyncioServer):
                         peer_name(writer), self.handshake_timeout)
             return
         except HangUp as exc:
-            logger.debug("hanging up on %s: %s", peer_name(writer), exc.reason)
+            if exc.tls:
+                log_tls_on_plain(logger, peer_name(writer))
+            else:
+                logger.debug("hanging up on %s: %s", peer_name(writer), exc.reason)
             return
         if selection is None:
             return

@@ -230,7 +230,7 @@ class Broadcaster(AsyncioServer):
 
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
-        name = await read_request(reader, HELLO, self.handshake_timeout)
+        name = await read_request(reader, writer, HELLO, self.handshake_timeout, logger)
         if name is None:
             return
         outlet = _Outlet(writer, self.queue_limit, self.max_backlog_bytes, self._shared)

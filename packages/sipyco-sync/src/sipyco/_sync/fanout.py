@@ -14,12 +14,15 @@ peers holding the most are disconnected.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from sipyco import pyon
 from sipyco._bounds import HANDSHAKE_LINE_LIMIT
 from sipyco._streams import StreamLines, discard_until_closed
+from sipyco._tls import TLS_RECORD_START, began_tls, log_tls_on_plain
+from sipyco.asyncio_tools import peer_name
 
 __all__ = ["resolve_pyon_version", "text_writer", "as_line", "read_request", "until_gone",
            "SharedBacklog"]
@@ -54,20 +57,26 @@ def as_line(text: str) -> bytes:
     return (text + "\n").encode("ascii")
 
 
-async def read_request(reader: asyncio.StreamReader, banner: bytes,
-                       timeout: float) -> str | None:
+async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       banner: bytes, timeout: float, log: logging.Logger) -> str | None:
     """The name a connecting peer asks for: it must send the line ``banner``
     (given with its newline), then the name on a line of its own, within
     ``timeout`` seconds.  None means hang up: a wrong banner, a line over
-    HANDSHAKE_LINE_LIMIT, the end of the stream or the time running out."""
+    HANDSHAKE_LINE_LIMIT, the end of the stream or the time running out, or
+    the start of a TLS handshake (the one case logged, in ``log``)."""
     try:
-        return await asyncio.wait_for(_request(reader, banner.rstrip(b"\n")), timeout)
+        return await asyncio.wait_for(_request(reader, writer, banner.rstrip(b"\n"), log),
+                                      timeout)
     except asyncio.TimeoutError:
         return None
 
 
-async def _request(reader: asyncio.StreamReader, banner: bytes) -> str | None:
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   banner: bytes, log: logging.Logger) -> str | None:
     lines = StreamLines(reader, HANDSHAKE_LINE_LIMIT, hang_up_on_overflow=True)
+    if began_tls(await lines.opening(len(TLS_RECORD_START))):
+        log_tls_on_plain(log, peer_name(writer))
+        return None
     if await lines.next() != banner:
         return None
     name = await lines.next()

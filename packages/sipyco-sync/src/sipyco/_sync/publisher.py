@@ -180,7 +180,7 @@ class Publisher(AsyncioServer):
 
     async def _handle_connection_cr(self, reader: asyncio.StreamReader,
                                     writer: asyncio.StreamWriter) -> None:
-        name = await self._handshake(reader)
+        name = await self._handshake(reader, writer)
         if name is None:
             return
         notifier = self._notifiers[name]
@@ -208,11 +208,12 @@ class Publisher(AsyncioServer):
             subs.discard(sub)
             self._shared.leave(sub)
 
-    async def _handshake(self, reader: asyncio.StreamReader) -> str | None:
+    async def _handshake(self, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> str | None:
         """The notifier name a subscriber asks for; None to hang up (a wrong
         banner, an over-long line, no request within handshake_timeout, an
         unknown name)."""
-        name = await read_request(reader, HELLO, self.handshake_timeout)
+        name = await read_request(reader, writer, HELLO, self.handshake_timeout, logger)
         if name is None:
             return None
         if name not in self._notifiers:
