@@ -10,8 +10,10 @@ escapes a target's ``run`` is a violation:
   refusals the target lists);
 * :class:`Broken`: a property the target checks failed (e.g. a server that
   fell out of step with its client);
-* a hang: the input ran longer than ``time_bound`` seconds (CPU time
-  interrupts it with :data:`signal.SIGPROF`; wall time is checked after);
+* a hang: the input used more than ``time_bound`` seconds of CPU, plus
+  :data:`TIME_PER_BYTE` per byte of input (a timer on CPU time,
+  :data:`signal.SIGPROF`, interrupts it; CPU rather than wall time, so that
+  other processes on the machine cannot make an input look slow);
 * memory: the input made the process allocate more than
   ``MEMORY_FACTOR * input_size + MEMORY_CONSTANT`` bytes at its peak
   (measured with :mod:`tracemalloc`, started for that input alone);
@@ -54,9 +56,13 @@ __all__ = [
     "MEMORY_FACTOR", "MEMORY_CONSTANT", "SEGMENT",
 ]
 
-#: Seconds an input may run before it counts as a hang.  Generous: the
-#: slowest legitimate inputs (200 kB texts under tracemalloc) take ~1 s.
+#: CPU seconds an input may use before it counts as a hang, plus
+#: TIME_PER_BYTE for each byte of it.  Generous: linear work costs at most
+#: about 11 us per byte under tracemalloc (the densest PYON, measured; the v1
+#: reader takes ~5 us per byte of a megabyte-long text), so only work that
+#: grows faster than its input, or does not end, reaches the bound.
 TIME_BOUND = 10.0
+TIME_PER_BYTE = 50e-6
 #: Peak bytes an input may make the process allocate: this many per input
 #: byte, plus :data:`MEMORY_CONSTANT`.  The densest valid PYON (a list of
 #: one-element sets, ``[{1},{1},...]``) costs 65 bytes of Python objects per
@@ -142,8 +148,10 @@ class Result:
     distinct: int = 0
     seconds: float = 0.0
     outcomes: dict = field(default_factory=dict)
-    slowest: float = 0.0
+    slowest: float = 0.0           # CPU seconds
     slowest_input: str = ""
+    slowest_size: int = 0
+    slowest_reproduction: str = ""
     peak: int = 0
     peak_input_size: int = 0
     worst_ratio: float = 0.0       # peak / size, over inputs of at least 4 kB
@@ -219,7 +227,7 @@ class _Found(Exception):
 class _Runner:
     def __init__(self, target: Target, count: int, seed: int, *, time_bound: float,
                  progress: Callable[[Result], None] | None, crumbs: Callable[[str], None] | None,
-                 tick: Callable[[], None] | None, replay: int, shrink_seconds: float):
+                 tick: Callable[[float], None] | None, replay: int, shrink_seconds: float):
         self.target = target
         self.count = count
         self.seed = seed
@@ -237,11 +245,17 @@ class _Runner:
         self.rng = random.Random(seed)
         self.hunt: _Hunt | None = None
         self.guarded = False
+        self.slowest_x: Any = None
 
     # ---- one input
 
     def _execute(self, x: Any, counts: Counter) -> tuple[_Violation | None, float, int, int]:
-        """Run ``x``: (violation or None, seconds, peak bytes, input size)."""
+        """Run ``x``: (violation or None, CPU seconds, peak bytes, input size)."""
+        violation = None
+        size = self.target.size(x)
+        bound = self.time_bound + TIME_PER_BYTE * size
+        if self.tick is not None:
+            self.tick(bound)
         tracing = tracemalloc.is_tracing()
         if tracing:
             base = tracemalloc.get_traced_memory()[0]
@@ -249,20 +263,26 @@ class _Runner:
         else:
             base = 0
             tracemalloc.start()
-        violation = None
+        # No garbage collection inside the measured call: a full collection
+        # of the harness's own heap (hypothesis keeps much) would be charged
+        # to whichever input happened to trigger it.
+        collecting = gc.isenabled()
+        gc.disable()
         if self.guarded:
-            signal.setitimer(signal.ITIMER_PROF, self.time_bound)
-        started = time.perf_counter()
+            signal.setitimer(signal.ITIMER_PROF, bound)
+        started = time.process_time()
         try:
             try:
                 self.target.run(x, counts)
             finally:
-                elapsed = time.perf_counter() - started
+                elapsed = time.process_time() - started
                 if self.guarded:
                     signal.setitimer(signal.ITIMER_PROF, 0)
+                if collecting:
+                    gc.enable()
         except _Hang as exc:
-            violation = _Violation("hang", "hang", f"interrupted after {self.time_bound:g} s "
-                                   "of CPU time", _where(exc.__traceback__))
+            violation = _Violation("hang", "hang", f"interrupted after {bound:.1f} s of CPU "
+                                   f"time (input of {size} bytes)", _where(exc.__traceback__))
         except Broken as exc:  # told apart by the check that failed, not its message
             where = _where(exc.__traceback__)
             violation = _Violation("broken property", f"broken|{where}", str(exc), where)
@@ -277,14 +297,13 @@ class _Runner:
         peak = tracemalloc.get_traced_memory()[1] - base
         if not tracing:
             tracemalloc.stop()
-        size = self.target.size(x)
-        if violation is None and elapsed > self.time_bound:
-            violation = _Violation("hang", "hang", f"took {elapsed:.1f} s (bound "
-                                   f"{self.time_bound:g} s)", "?")
-        bound = MEMORY_FACTOR * size + MEMORY_CONSTANT
-        if violation is None and peak > bound:
+        if violation is None and elapsed > bound:
+            violation = _Violation("hang", "hang", f"took {elapsed:.1f} s of CPU time (bound "
+                                   f"{bound:.1f} s for an input of {size} bytes)", "?")
+        memory_bound = MEMORY_FACTOR * size + MEMORY_CONSTANT
+        if violation is None and peak > memory_bound:
             violation = _Violation("memory", "memory", f"peak {peak} bytes for an input of "
-                                   f"{size} bytes (bound {bound})", "?")
+                                   f"{size} bytes (bound {memory_bound})", "?")
         return violation, elapsed, peak, size
 
     def _count(self, x: Any) -> _Violation | None:
@@ -300,7 +319,9 @@ class _Runner:
         if violation is not None:
             self.outcomes[f"VIOLATION: {violation.kind}"] += 1
         if elapsed > r.slowest:
-            r.slowest, r.slowest_input = elapsed, _short(key, 300)
+            r.slowest, r.slowest_input, r.slowest_size = elapsed, _short(key, 300), size
+            r.slowest_reproduction = ""
+            self.slowest_x = x
         if peak > r.peak:
             r.peak, r.peak_input_size = peak, size
         if size >= 4096 and peak / size > r.worst_ratio:
@@ -321,8 +342,6 @@ class _Runner:
     # ---- hypothesis segments
 
     def _body(self, x: Any) -> None:
-        if self.tick is not None:
-            self.tick()
         hunt = self.hunt
         if hunt is not None:  # shrinking: candidates are not counted
             key = repr(x)
@@ -408,6 +427,8 @@ class _Runner:
         r.outcomes = dict(sorted(self.outcomes.items()))
         r.failures = list(self.failures.values())
         r.rss_max = _rss_max()
+        if self.slowest_x is not None:
+            r.slowest_reproduction = self.target.reproduce(self.slowest_x)
         return r
 
     def _replay(self) -> None:
@@ -421,8 +442,6 @@ class _Runner:
 
         def play(inputs):
             for x in inputs:
-                if self.tick is not None:
-                    self.tick()
                 self._execute(x, Counter())
 
         play(warm)
@@ -498,12 +517,13 @@ def _rss_max() -> int:
 def run_target(target: Target, count: int, seed: int = 0, *, time_bound: float = TIME_BOUND,
                progress: Callable[[Result], None] | None = None,
                crumbs: Callable[[str], None] | None = None,
-               tick: Callable[[], None] | None = None, replay: int = REPLAY_KEEP,
+               tick: Callable[[float], None] | None = None, replay: int = REPLAY_KEEP,
                shrink_seconds: float = SHRINK_SECONDS) -> Result:
     """Fuzz ``target`` with ``count`` inputs (see the module's docstring).
     ``progress(result)`` is called every 5000 inputs; ``crumbs(repr)`` is
-    given each input before it runs (to find it after a crash) and ``tick()``
-    is called before each input (to re-arm an outside watchdog); ``replay``
+    given each input before it runs (to find it after a crash) and
+    ``tick(seconds)`` before each input runs, with the CPU seconds it is
+    allowed (to re-arm an outside watchdog); ``replay``
     inputs are kept for the retained-memory check; each violation is shrunk
     for at most ``shrink_seconds``."""
     return _Runner(target, count, seed, time_bound=time_bound, progress=progress,

@@ -31,8 +31,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PACKAGE = "sipyco_fuzz"
 DEFAULT_COUNT = 100_000
-#: Seconds one input may stay stuck (in C, where the per-input guard cannot
-#: interrupt it) before the worker is stopped and the input reported.
+#: Wall seconds one input may stay stuck (in C, where the per-input guard
+#: cannot interrupt it), beyond three times the CPU time it is allowed,
+#: before the worker is stopped and the input reported.
 HARD_BOUND = 120.0
 _CRUMB_SIZE = 1 << 20
 
@@ -87,7 +88,12 @@ def format_result(r, save_dir: Path | None = None) -> str:
            "outcomes:"]
     width = max((len(k) for k in r.outcomes), default=0)
     out += [f"  {k:<{width}}  {v:>9}" for k, v in r.outcomes.items()]
-    out.append(f"slowest input: {r.slowest * 1000:.1f} ms: {r.slowest_input}")
+    slowest = f"slowest input: {r.slowest * 1000:.1f} ms of CPU, {_size(r.slowest_size)}"
+    if save_dir is not None and r.slowest_reproduction:
+        path = save_dir / f"{r.target}-slowest.py"
+        path.write_text(r.slowest_reproduction, encoding="utf-8", errors="backslashreplace")
+        slowest += f" ({path})"
+    out.append(f"{slowest}: {r.slowest_input}")
     out.append(f"memory: largest per-input peak {_size(r.peak)} "
                f"(input of {_size(r.peak_input_size)}; bound {engine.MEMORY_FACTOR} x input + "
                f"{_size(engine.MEMORY_CONSTANT)}); "
@@ -134,10 +140,13 @@ def _worker(args) -> int:
     if args.hard_bound:
         armed = [0.0]
 
-        def tick() -> None:
+        def tick(allowed: float) -> None:
+            # re-armed at most once a second (it starts a thread), and at once
+            # for an input allowed more than the bound (wall time may run to
+            # three times CPU time on a busy machine)
             now = time.monotonic()
-            if now - armed[0] > 1.0:
-                faulthandler.dump_traceback_later(args.hard_bound, exit=True)
+            if now - armed[0] > 1.0 or allowed > args.hard_bound / 3:
+                faulthandler.dump_traceback_later(args.hard_bound + 3 * allowed, exit=True)
                 armed[0] = now
 
     def progress(r) -> None:
@@ -238,7 +247,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="worker processes at a time (default: one per CPU)")
     parser.add_argument("--time-bound", type=float, default=None,
-                        help="seconds an input may run before it counts as a hang (default 10)")
+                        help="CPU seconds an input may use before it counts as a hang, "
+                        "besides 50 us per byte of it (default 10)")
     parser.add_argument("--hard-bound", type=float, default=HARD_BOUND,
                         help=f"seconds before a stuck worker is stopped (default {HARD_BOUND:g})")
     parser.add_argument("--out", help="folder for the workers' files and the reproductions "
