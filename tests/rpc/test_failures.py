@@ -10,10 +10,12 @@ import pytest
 from support.net import free_port
 from support.rpc_targets import Echo
 
+from sipyco import pyon
 from sipyco.errors import (
     CallTimeout,
     ConnectionClosed,
     NestingTooDeep,
+    RemoteError,
     RPCTransportError,
     ServerUnreachable,
 )
@@ -209,3 +211,13 @@ def test_a_reply_deeper_than_the_client_reads_fails_that_call_only(connect, serv
     with pytest.raises(NestingTooDeep, match="nests deeper than this client reads"):
         c.nested(300)
     assert c.nested(3) == (((0,),),)
+
+
+def test_a_request_over_max_items_is_refused_and_the_connection_goes_on(connect, serve):
+    # 2**22 + 1 empty lists: 12 MB of request that would cost the server
+    # some 270 MB to build; refused before anything is built
+    c = connect(serve({"echo": Echo()}).port)
+    with pytest.raises(ValueError, match=f"max_items={pyon.DEFAULT_MAX_ITEMS}") as info:
+        c.echo([[]] * (pyon.DEFAULT_MAX_ITEMS + 1))
+    assert isinstance(info.value, RemoteError)
+    assert c.echo(1) == 1

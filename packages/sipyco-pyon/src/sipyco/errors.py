@@ -31,6 +31,7 @@ __all__ = [
     "EncodeError",
     "DecodeError",
     "NestingTooDeep",
+    "TooManyItems",
     "JsonClassError",
     "UnknownJsonClass",
     "AlreadyRegistered",
@@ -115,6 +116,16 @@ class NestingTooDeep(DecodeError):
     def __init__(self, reason: str, offset: int | None = None, limit: int | None = None):
         super().__init__(reason, offset)
         self.limit = limit
+
+
+class TooManyItems(DecodeError):
+    """A text holds more values than the reader's ``max_items`` (``limit``);
+    ``count`` is how many it may hold.  Refused before anything is built."""
+
+    def __init__(self, reason: str, *, limit: int | None = None, count: int | None = None):
+        super().__init__(reason)
+        self.limit = limit
+        self.count = count
 
 
 class UnknownJsonClass(JsonClassError):

@@ -78,6 +78,7 @@ from typing import Any
 from ._pyon import decode_v1 as _reader_v1
 from ._pyon import decode_v2 as _reader_v2
 from ._pyon.b64 import ACCELERATED
+from ._pyon.budget import DEFAULT_MAX_ITEMS, check_items, check_max_items
 from ._pyon.decode_v1 import DEFAULT_MAX_DEPTH
 from ._pyon.decode_v2 import make_decoder
 from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
@@ -93,7 +94,7 @@ __all__ = [
     "encode", "encode_v1", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
     "store_file", "load_file", "register", "unregister", "deregister", "wrap",
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
-    "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "ACCELERATED", "DEFAULT_VERSION",
+    "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEMS", "ACCELERATED", "DEFAULT_VERSION",
 ]
 
 class Codec:
@@ -102,6 +103,9 @@ class Codec:
     ``registry``: application types (a new empty one by default);
     ``max_depth``: deepest container nesting accepted when reading v1, and
     reported when writing a structure too deep (or cyclic) to write;
+    ``max_items``: most values one text may hold (default
+    :data:`DEFAULT_MAX_ITEMS`, 2**22); a text over it is refused with
+    :class:`~sipyco.errors.TooManyItems` before anything is built;
     ``version``: the PYON version :meth:`encode` and :meth:`store_file`
     write, 1 or 2 (default: :data:`DEFAULT_VERSION`).  Reading always
     accepts both; :meth:`encode_v1` and :meth:`encode_v2` write their own
@@ -109,9 +113,11 @@ class Codec:
     """
 
     def __init__(self, registry: Registry | None = None, *,
-                 max_depth: int = DEFAULT_MAX_DEPTH, version: int | None = None):
+                 max_depth: int = DEFAULT_MAX_DEPTH, version: int | None = None,
+                 max_items: int = DEFAULT_MAX_ITEMS):
         if not isinstance(max_depth, int) or max_depth < 1:
             raise ValueError("max_depth must be a positive int")
+        self.max_items = check_max_items(max_items)
         if version is None:
             version = DEFAULT_VERSION
         if version not in (1, 2) or type(version) is not int:
@@ -185,22 +191,28 @@ class Codec:
         text = self._run(self._tables()._v2, x)
         return prettify_v2(text) if pretty else text
 
-    def decode(self, s: str | bytes, **options: Any) -> Any:
-        """Read PYON v1 or v2 text (detected automatically).  ``options``:
-        sipyco 1.10's ``json.loads`` keywords, checked (see :func:`decode`)."""
+    def _text(self, s: str | bytes, max_items: int | None) -> str:
+        s = _as_text(s)
+        check_items(s, self.max_items if max_items is None else check_max_items(max_items))
+        return s
+
+    def decode(self, s: str | bytes, *, max_items: int | None = None, **options: Any) -> Any:
+        """Read PYON v1 or v2 text (detected automatically).  ``max_items``:
+        this call's limit instead of the codec's.  ``options``: sipyco 1.10's
+        ``json.loads`` keywords, checked (see :func:`decode`)."""
         if options:
             check_decode_options("decode", options)
-        s = _as_text(s)
+        s = self._text(s, max_items)
         t = self._tables()
         return _reader_v2.decode_v2(s, t._json, self._decode_v1_text)
 
-    def decode_v1(self, s: str | bytes) -> Any:
+    def decode_v1(self, s: str | bytes, *, max_items: int | None = None) -> Any:
         """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""
-        return self._decode_v1_text(_as_text(s))
+        return self._decode_v1_text(self._text(s, max_items))
 
-    def decode_v2(self, s: str | bytes) -> Any:
+    def decode_v2(self, s: str | bytes, *, max_items: int | None = None) -> Any:
         """Read PYON v2 (JSON) text only."""
-        return _reader_v2.decode_v2(_as_text(s), self._tables()._json)
+        return _reader_v2.decode_v2(self._text(s, max_items), self._tables()._json)
 
     def _decode_v1_text(self, s: str) -> Any:
         return _reader_v1.decode_v1(s, self._tables()._v1_calls, self.max_depth)
@@ -221,12 +233,13 @@ class Codec:
     def _store(filename, text: str) -> None:
         atomic_write(filename, (text + "\n").encode("utf-8"))
 
-    def load_file(self, filename: str | os.PathLike, **options: Any) -> Any:
+    def load_file(self, filename: str | os.PathLike, *, max_items: int | None = None,
+                  **options: Any) -> Any:
         """Read a PYON v1 or v2 file (``options``: as for :meth:`decode`)."""
         if options:
             check_decode_options("load_file", options)
         with open(filename, encoding="utf-8") as f:
-            return self.decode(f.read())
+            return self.decode(f.read(), max_items=max_items)
 
 
 def _as_text(s) -> str:
@@ -304,10 +317,13 @@ def encode_v2(x: Any, pretty: bool = False) -> str:
     return _default.encode_v2(x, pretty)
 
 
-def decode(s: str | bytes, **options: Any) -> Any:
+def decode(s: str | bytes, *, max_items: int | None = None, **options: Any) -> Any:
     """Rebuild the value from PYON v1 or v2 text, never evaluating it.
 
-    Raises :class:`DecodeError` (a ``ValueError``) naming the offset.
+    Raises :class:`DecodeError` (a ``ValueError``) naming the offset.  A text
+    that may hold more than ``max_items`` values (default
+    :data:`DEFAULT_MAX_ITEMS`) is refused with its subclass
+    :class:`~sipyco.errors.TooManyItems` before anything is built.
 
     ``options`` are sipyco 1.10's keywords for ``json.loads``, accepted only
     with a value that asks for what this reader does anyway: ``strict=True``;
@@ -318,17 +334,17 @@ def decode(s: str | bytes, **options: Any) -> Any:
     ``ValueError`` naming the keyword and the value; any other keyword
     raises ``TypeError`` naming it.
     """
-    return _default.decode(s, **options)
+    return _default.decode(s, max_items=max_items, **options)
 
 
-def decode_v1(s: str | bytes) -> Any:
+def decode_v1(s: str | bytes, *, max_items: int | None = None) -> Any:
     """Rebuild a value from PYON v1 text only."""
-    return _default.decode_v1(s)
+    return _default.decode_v1(s, max_items=max_items)
 
 
-def decode_v2(s: str | bytes) -> Any:
+def decode_v2(s: str | bytes, *, max_items: int | None = None) -> Any:
     """Rebuild a value from PYON v2 (JSON) text only."""
-    return _default.decode_v2(s)
+    return _default.decode_v2(s, max_items=max_items)
 
 
 def store_file(filename: str | os.PathLike, x: Any, **options: Any) -> None:
