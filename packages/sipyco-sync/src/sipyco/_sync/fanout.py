@@ -98,6 +98,13 @@ class SharedBacklog:
     it learns what a peer holds; a charge may be stale on the high side
     (a backlog shrinks as the kernel takes bytes, unseen), so before dropping
     anyone every peer is charged afresh.
+
+    A peer just given bytes it has had no chance to take yet (a subscriber's
+    initial structure) is charged with ``spare=True``: if that goes over the
+    limit, the others holding the most are dropped first, as they have had
+    that chance; only if they hold nothing, or it could never fit on its
+    own, is it dropped itself.  (Otherwise a few peers that never read
+    would keep every newcomer out: a newcomer holds the most as it arrives.)
     """
 
     __slots__ = ("limit", "total", "peak", "_peers")
@@ -118,26 +125,34 @@ class SharedBacklog:
             self.total -= peer.counted
             peer.counted = 0
 
-    def charge(self, peer, nbytes: int) -> None:
-        """Record that ``peer`` holds ``nbytes``; drop peers if over the limit."""
+    def charge(self, peer, nbytes: int, *, spare: bool = False) -> None:
+        """Record that ``peer`` holds ``nbytes``; drop peers if over the
+        limit (``spare``: see the class)."""
         total = self.total + nbytes - peer.counted
         peer.counted = nbytes
         self.total = total
         if total > self.peak:
             self.peak = total
         if total > self.limit:
-            self._settle()
+            self._settle(peer if spare else None)
 
-    def _settle(self) -> None:
+    def _settle(self, spared=None) -> None:
         total = 0
         for peer in self._peers:
             peer.counted = peer.held()
             total += peer.counted
         self.total = total
+        if spared is not None and spared.counted > self.limit:
+            spared = None  # it can never fit: nobody else goes for it
         while self.total > self.limit and self._peers:
-            victim = max(self._peers, key=_counted)
-            if not victim.counted:
-                return
+            victim = max((peer for peer in self._peers if peer is not spared),
+                         key=_counted, default=None)
+            if victim is None or not victim.counted:
+                if spared is None or spared not in self._peers:
+                    return
+                victim, spared = spared, None
+                if not victim.counted:
+                    return
             victim.drop_over_budget(self.total, self.limit)
             self.leave(victim)
 

@@ -4,6 +4,7 @@ then every mod, with a bound on how much may wait for a slow subscriber."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 
 from sipyco._bounds import (
@@ -33,41 +34,101 @@ logger = logging.getLogger("sipyco.sync_struct")
 HELLO = b"ARTIQ sync_struct\n"
 
 
-class _Subscription:
-    """One subscriber connection: lines go straight to its transport, whose
-    write buffer is the backlog; past the limit the subscriber is dropped.
-    Its backlog is also charged to the publisher's :class:`SharedBacklog`."""
+#: How much of an initial structure is handed to a subscriber's transport at
+#: a time (the transport copies what it cannot send at once, on Python 3.11
+#: and older: a subscriber that reads nothing costs this, not the structure).
+_INIT_PIECE = 1 << 18
 
-    def __init__(self, writer: asyncio.StreamWriter, name: str, limit: int,
+
+class _Subscription:
+    """One subscriber connection.  The initial structure is handed to the
+    transport piece by piece as it takes them (:meth:`feed`), from the one
+    line every subscriber shares; lines sent meanwhile wait behind it, then
+    go straight to the transport, whose write buffer is the backlog.  What
+    waits counts against ``max_backlog`` (the initial structure's size
+    added: it may be large), past which the subscriber is dropped, and is
+    charged to the publisher's :class:`SharedBacklog` (the rest of the
+    initial structure included)."""
+
+    def __init__(self, writer: asyncio.StreamWriter, name: str, max_backlog: int,
                  shared: SharedBacklog):
         self.writer = writer
         self.transport = writer.transport
         self.name = name
-        self.limit = limit
+        self.max_backlog = max_backlog
+        self.init_size = 0
         self.shared = shared
         self.counted = 0
         self.dropped = asyncio.Event()
+        # the part of the init line not yet handed to the transport (a view
+        # of the shared line), and the lines waiting behind it
+        self.pending: memoryview | None = None
+        self.behind: collections.deque[bytes] = collections.deque()
+        self.behind_bytes = 0
         shared.join(self)
+
+    def start(self, init: bytes) -> None:
+        """Take the init line (fed to the transport by :meth:`feed`)."""
+        self.init_size = len(init)
+        self.pending = memoryview(init)
+        self._account(spare=True)  # it has had no chance to read it yet
 
     def send(self, line: bytes) -> None:
         if self.dropped.is_set():
             return
+        if self.transport.is_closing():
+            self._drop()
+            return
+        if self.pending is not None:
+            self.behind.append(line)
+            self.behind_bytes += len(line)
+        else:
+            self.transport.write(line)
+        self._account()
+
+    async def feed(self) -> None:
+        """Hand the init line to the transport as fast as it takes it, then
+        the lines waiting behind it.  Returns early if the connection goes."""
         transport = self.transport
-        if transport.is_closing():
-            self._drop()
+        try:
+            while self.pending is not None and not self.dropped.is_set():
+                view = self.pending
+                transport.write(view[:_INIT_PIECE])
+                if len(view) > _INIT_PIECE:
+                    self.pending = view[_INIT_PIECE:]
+                    await self.writer.drain()  # until the transport is nearly empty
+                    if not self.dropped.is_set():
+                        self.shared.charge(self, self.held())
+                    continue
+                self.pending = None
+                behind, self.behind = self.behind, collections.deque()
+                self.behind_bytes = 0
+                transport.writelines(behind)
+                self._account()
+        except ConnectionError:
+            return  # gone: the connection's task sees that
+
+    def _account(self, spare: bool = False) -> None:
+        """Check what waits against the limits, after a change."""
+        if self.dropped.is_set():
             return
-        transport.write(line)
-        backlog = transport.get_write_buffer_size()
-        if backlog > self.limit:
+        backlog = self.held()
+        if backlog > self.max_backlog + self.init_size:
             logger.warning("dropping subscriber %s of notifier %r: %d bytes are waiting, "
-                           "over max_backlog_bytes=%d", peer_name(self.writer), self.name,
-                           backlog, self.limit)
+                           "over max_backlog_bytes=%d (and the %d bytes of the initial "
+                           "structure)", peer_name(self.writer), self.name, backlog,
+                           self.max_backlog, self.init_size)
             self._drop()
             return
-        self.shared.charge(self, backlog)
+        self.shared.charge(self, backlog, spare=spare)
 
     def held(self) -> int:
-        return 0 if self.dropped.is_set() else self.transport.get_write_buffer_size()
+        if self.dropped.is_set():
+            return 0
+        held = self.transport.get_write_buffer_size()
+        if self.pending is not None:
+            held += len(self.pending) + self.behind_bytes
+        return held
 
     def drop_over_budget(self, total: int, limit: int) -> None:
         logger.warning("dropping subscriber %s of notifier %r: subscribers' backlogs total "
@@ -79,6 +140,9 @@ class _Subscription:
     def _drop(self) -> None:
         self.transport.abort()
         self.dropped.set()
+        self.pending = None
+        self.behind.clear()
+        self.behind_bytes = 0
         self.shared.leave(self)
 
 
@@ -87,12 +151,18 @@ class Publisher(AsyncioServer):
 
     Each new subscriber gets the structure as it is, then every later change
     in order.  Each change is encoded once, when it is made, whatever the
-    number of subscribers.  ``pyon_version`` chooses what is written: 1 is
-    PYON v1 (what sipyco 1.8 subscribers read), 2 is v2 (JSON, what 1.10
-    publishers write; our Subscriber reads it faster), and None, the
-    default, is the process default :data:`sipyco.pyon.DEFAULT_VERSION`: v1
-    unless the environment variable ``SIPYCO_PYON_VERSION`` is ``2``.  The
-    chosen version is :attr:`pyon_version`.
+    number of subscribers; so is the structure itself: every subscriber that
+    connects while it is unchanged is sent the same bytes (encoded afresh
+    after the next change).  A program that changes the structure behind the
+    notifier's back must therefore tell :meth:`publish` about it, as it must
+    anyway for the subscribers already connected.
+
+    ``pyon_version`` chooses what is written: 1 is PYON v1 (what sipyco 1.8
+    subscribers read), 2 is v2 (JSON, what 1.10 publishers write; our
+    Subscriber reads it faster), and None, the default, is the process
+    default :data:`sipyco.pyon.DEFAULT_VERSION`: v1 unless the environment
+    variable ``SIPYCO_PYON_VERSION`` is ``2``.  The chosen version is
+    :attr:`pyon_version`.
 
     A subscriber that does not keep up (stalled, suspended, half-open) is
     disconnected, with a warning naming it, once more than
@@ -127,6 +197,11 @@ class Publisher(AsyncioServer):
         self.handshake_timeout = handshake_timeout
         self._notifiers = dict(notifiers)
         self._subscriptions: dict[str, set[_Subscription]] = {}
+        # name -> the hooks set on that notifier, and its senders of lines
+        self._hooks: dict[str, tuple] = {}
+        # name -> the init line of the structure as it is: valid until the
+        # next line is sent (a change), shared by every subscriber meanwhile
+        self._inits: dict[str, bytes] = {}
         for name, notifier in self._notifiers.items():  # check all before taking any
             if not isinstance(name, str) or not name or any(c in name for c in "\r\n"):
                 raise ValueError(f"invalid notifier name {name!r}")
@@ -139,7 +214,9 @@ class Publisher(AsyncioServer):
         for name, notifier in self._notifiers.items():
             subs: set[_Subscription] = set()
             self._subscriptions[name] = subs
-            notifier.publisher_hooks = (self._encode, self._sender(subs))
+            hooks = (self._encode, self._sender(name, subs))
+            self._hooks[name] = hooks
+            notifier.publisher_hooks = hooks
 
     def _encode(self, mod: dict) -> bytes:
         return as_line(self._encode_text(mod))
@@ -154,12 +231,27 @@ class Publisher(AsyncioServer):
         """Bytes waiting to be sent to all subscribers together, now."""
         return sum(sub.held() for subs in self._subscriptions.values() for sub in subs)
 
-    @staticmethod
-    def _sender(subs: set[_Subscription]):
+    def _sender(self, name: str, subs: set[_Subscription]):
+        inits = self._inits
+
         def send(line: bytes) -> None:
+            inits.pop(name, None)  # the structure has changed
             for sub in tuple(subs):
                 sub.send(line)
         return send
+
+    def _initial_line(self, name: str) -> bytes:
+        """The init line of notifier ``name`` as it is now: encoded once and
+        reused until the structure changes, while this Publisher follows its
+        changes.  EncodeError (a TypeError) or ValueError if it cannot be."""
+        hooks = self._hooks[name]
+        following = self._notifiers[name].publisher_hooks is hooks
+        line = self._inits.get(name) if following else None
+        if line is None:
+            line = self._encode({"action": "init", "struct": self._notifiers[name].raw_view})
+            if following:
+                self._inits[name] = line
+        return line
 
     def publish(self, notifier: Notifier, mod: dict) -> None:
         """Send ``mod`` to the subscribers of ``notifier`` (one of the
@@ -169,12 +261,13 @@ class Publisher(AsyncioServer):
         EncodeError (a TypeError) for a mod that cannot be written."""
         for name, served in self._notifiers.items():
             if served is notifier:
-                self._sender(self._subscriptions[name])(self._encode(mod))
+                self._hooks[name][1](self._encode(mod))
                 return
         raise ValueError(f"{notifier!r} is not one of this Publisher's notifiers")
 
     def release(self) -> None:
         """Detach from the notifiers so another Publisher may serve them."""
+        self._inits.clear()
         for notifier in self._notifiers.values():
             notifier.publisher_hooks = None
 
@@ -183,25 +276,28 @@ class Publisher(AsyncioServer):
         name = await self._handshake(reader, writer)
         if name is None:
             return
-        notifier = self._notifiers[name]
         # Take the snapshot and join the audience in one step (no await in
         # between): the subscriber gets exactly the mods made after it.
         try:
-            init = self._encode({"action": "init", "struct": notifier.raw_view})
+            init = self._initial_line(name)
         except (TypeError, ValueError) as exc:
             logger.error("cannot send notifier %r to %s: %s", name, peer_name(writer), exc)
             return
-        # the initial structure may be large: it does not count against the backlog
-        sub = _Subscription(writer, name, self.max_backlog_bytes + len(init), self._shared)
+        sub = _Subscription(writer, name, self.max_backlog_bytes, self._shared)
         subs = self._subscriptions[name]
         subs.add(sub)
         try:
-            sub.send(init)
+            sub.start(init)
+            # Only the cache (until the structure changes) and the
+            # subscription (until its transport has it all) hold the line.
+            del init
+            feeding = asyncio.ensure_future(sub.feed())
             closed = asyncio.ensure_future(until_gone(reader, writer))
             dropped = asyncio.ensure_future(sub.dropped.wait())
             try:
                 await asyncio.wait([closed, dropped], return_when=asyncio.FIRST_COMPLETED)
             finally:
+                feeding.cancel()
                 closed.cancel()
                 dropped.cancel()
         finally:
