@@ -26,7 +26,7 @@ from operator import length_hint
 from ..errors import DecodeError, NestingTooDeep
 from .specials import TAKES_VIEWS as _TAKES_VIEWS
 from .specials import V1_CONSTANTS as _CONSTANTS
-from .values import guard_hash_collisions
+from .values import MAX_SHARED_HASH, guard_hash_collisions
 
 __all__ = ["decode_v1", "DEFAULT_MAX_DEPTH"]
 
@@ -363,13 +363,13 @@ def _parse(toks: list, prebuilt, constructors: dict, max_depth: int):
                     if cmode == _DICT:
                         if len(cur) & 1:
                             raise _Fail("expected ':' after a dict key", here())
-                        if len(cur) > 2048:
-                            guard_hash_collisions(cur[::2])
+                        if len(cur) > 2 * MAX_SHARED_HASH:
+                            guard_hash_collisions(cur[::2], "dict")
                         pairs = iter(cur)
                         value = dict(zip(pairs, pairs, strict=False))
                     elif cur:
-                        if len(cur) > 1024:
-                            guard_hash_collisions(cur)
+                        if len(cur) > MAX_SHARED_HASH:
+                            guard_hash_collisions(cur, "set")
                         value = set(cur)
                     else:
                         value = {}

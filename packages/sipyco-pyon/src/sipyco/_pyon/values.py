@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import OrderedDict
+import sys
+from collections import Counter, OrderedDict
 from fractions import Fraction
 
 import numpy
@@ -19,8 +20,10 @@ import numpy
 from .b64 import decode_writable
 
 __all__ = [
+    "MAX_SHARED_HASH",
     "guard_hash_collisions",
     "dtype_to_wire",
+    "dtype_refusal",
     "array_from_wire",
     "scalar_from_wire",
     "fraction_from_wire",
@@ -40,34 +43,67 @@ _MAX_FIELDS = 4096
 _MAX_DTYPE_DEPTH = 8
 
 
-# Hash flooding: CPython's int (and tuple) hashes are not randomized, so a
-# peer can send thousands of distinct keys with one hash value and make
-# building the dict or set quadratic.  Large containers are checked first.
-_COLLISION_CHECK_OVER = 1024
-_MAX_SHARED_HASH = 64
+# Hash flooding.  Building a dict or a set costs one comparison per member
+# that shares the new member's hash value and is already in it, so a peer
+# who sends n different keys of one hash value makes the reader do n*n/2
+# comparisons.  Python randomizes the hashes of str and bytes per process,
+# but not those of ints, floats or tuples: ints hash to themselves modulo
+# 2**61 - 1, so k * (2**61 - 1) + c hashes to c for every k.  Every dict and
+# set built from peer data is therefore checked first, in linear time: more
+# than MAX_SHARED_HASH *different* members of one hash value are refused
+# (honest data has a handful at most).  Equal members (a key written twice,
+# or 1, 1.0 and True) cost one comparison each and are not counted.
+MAX_SHARED_HASH = 64
+# Ints strictly between -M and M hash to themselves (bar -1, which hashes as
+# -2 does): different ones cannot pile up on one hash value.
+_HASH_MODULUS = sys.hash_info.modulus
+# Exact types whose members need no hash census: small ints (above), and
+# str and bytes unless hash randomization is off (PYTHONHASHSEED=0).
+_CENSUS_FREE = frozenset({int, str, bytes} if sys.flags.hash_randomization else {int})
 
 
-def guard_hash_collisions(keys: list) -> None:
-    """Refuse (ValueError) a container whose keys were made to collide:
-    more than 64 *unequal* keys sharing one hash.  Cheap for normal data."""
+def guard_hash_collisions(keys: list, what: str = "dict") -> None:
+    """Raise ValueError if more than 64 different members of ``keys`` share
+    one hash value.  ``what`` names the container in the message.
+
+    Linear in ``len(keys)`` whatever the keys, and cheap for honest data:
+    members that are all exact str, bytes or small ints, whose hashes cannot
+    be made to pile up, skip the hash census.  Raises TypeError, from
+    ``hash``, for an unhashable member.
+    """
     n = len(keys)
-    if n <= _COLLISION_CHECK_OVER:
+    if n <= MAX_SHARED_HASH:
         return
-    hashes = list(map(hash, keys))
-    if len(set(hashes)) * 2 >= n:
-        return
-    counts: dict = {}
-    for h in hashes:
-        counts[h] = counts.get(h, 0) + 1
-    for h, count in counts.items():
-        if count <= _MAX_SHARED_HASH:
+    first = type(keys[0])
+    if first in _CENSUS_FREE and list(map(type, keys)).count(first) == n:
+        # one exact type throughout (bool and other int or str subclasses
+        # may hash as they like, so they are counted below)
+        if first is not int:
+            return  # str or bytes, hashed with the per-process key
+        try:
+            ints = numpy.fromiter(keys, numpy.int64, n)
+        except OverflowError:
+            pass  # some beyond 64 bits: counted below
+        else:
+            if -_HASH_MODULUS < ints.min() and ints.max() < _HASH_MODULUS:
+                return
+    if n - len(set(map(hash, keys))) < MAX_SHARED_HASH:
+        return  # no hash value can be shared by more than 64 members
+    # Some hash value is shared by more than 64 members: count the different
+    # ones among them, comparing each with at most 64 others.
+    crowded = {h for h, count in Counter(map(hash, keys)).items() if count > MAX_SHARED_HASH}
+    different: dict = {}
+    for key in keys:
+        h = hash(key)
+        if h not in crowded:
             continue
-        members = [k for k, kh in zip(keys, hashes, strict=True) if kh == h]
-        first = members[0]
-        unequal = sum(1 for k in members if not k == first)
-        if unequal > _MAX_SHARED_HASH:
-            raise ValueError(f"{unequal + 1} different keys share one hash value "
-                             "(a hash-collision attack?)")
+        seen = different.setdefault(h, [])
+        if key not in seen:  # identity or equality, as dicts and sets decide
+            seen.append(key)
+            if len(seen) > MAX_SHARED_HASH:
+                member = "keys" if what in ("dict", "OrderedDict") else "members"
+                raise ValueError(f"more than {MAX_SHARED_HASH} different {member} of one "
+                                 f"{what} share a hash value (hash flooding)")
 
 
 def dtype_to_wire(dtype: numpy.dtype):
@@ -138,9 +174,41 @@ def _build_dtype(spec) -> numpy.dtype:
         raise
     except TypeError as exc:  # numpy's word for an unknown type code
         raise ValueError(f"unknown dtype {spec!r:.60}: {exc}") from None
-    if dtype.hasobject:
-        raise ValueError("object dtypes cannot be sent (they hold memory addresses)")
+    refusal = dtype_refusal(dtype)
+    if refusal is not None:
+        raise ValueError(refusal)
     return dtype
+
+
+def dtype_refusal(dtype: numpy.dtype) -> str | None:
+    """Why arrays and scalars of ``dtype`` cannot be sent, or ``None``.
+
+    The one rule both readers and both writers apply.  Refused: object
+    dtypes (their buffer holds memory addresses) and any dtype with a part
+    of size 0 anywhere (an item, a field, a subarray: ``|S0``, ``<U0``,
+    ``|V0``, ``[("a", "<i4", (0,))]``...).  numpy cannot hold such items
+    faithfully (it turns ``|S0`` into ``|S1``) and an array of them carries
+    no data, so its shape, which the payload must account for, could claim
+    any number of elements.
+    """
+    if dtype.hasobject:
+        return "object dtypes cannot be sent (they hold memory addresses)"
+    if dtype.itemsize and dtype.names is None and dtype.subdtype is None:
+        return None  # the common case: a plain dtype of items with a size
+    todo = [(None, dtype)]
+    while todo:
+        field, part = todo.pop()
+        if part.itemsize == 0:
+            where = "" if field is None else f"field {field} of "
+            return (f"{where}dtype {dtype_to_wire(dtype)!r:.80} has size 0: "
+                    "zero-size items and fields cannot be sent")
+        if part.subdtype is not None:
+            todo.append((field, part.subdtype[0]))
+        elif part.names:
+            for name in reversed(part.names):
+                path = repr(name) if field is None else f"{field}[{name!r}]"
+                todo.append((path, part.fields[name][0]))
+    return None
 
 
 def _payload(data) -> bytearray:
@@ -152,18 +220,22 @@ def _payload(data) -> bytearray:
         raise ValueError(f"array data is not valid base64: {exc}") from None
 
 
+def _check_size(what: str, shape: tuple, dtype: numpy.dtype, nbytes: int) -> None:
+    """The payload must hold exactly ``prod(shape)`` items of ``dtype``:
+    counted with Python ints, which do not overflow however large the shape.
+    (``dtype`` has passed :func:`dtype_refusal`: its items are not empty.)"""
+    expected = math.prod(shape) * dtype.itemsize
+    if nbytes != expected:
+        raise ValueError(f"{what} data holds {nbytes} bytes but shape {shape} of "
+                         f"{dtype.str} needs {expected}")
+
+
 def array_from_wire(shape, dtype, data) -> numpy.ndarray:
     """Rebuild an ndarray from ``(shape, dtype, base64 data)``."""
     shape = _checked_shape(shape)
     dtype = _checked_dtype(dtype)
     raw = _payload(data)
-    count = math.prod(shape)
-    expected = count * dtype.itemsize
-    if len(raw) != expected:
-        raise ValueError(
-            f"array data holds {len(raw)} bytes but shape {shape} of {dtype.str} needs {expected}")
-    if dtype.itemsize == 0:
-        return numpy.zeros(shape, dtype)
+    _check_size("array", shape, dtype, len(raw))
     return numpy.frombuffer(raw, dtype).reshape(shape)
 
 
@@ -171,11 +243,7 @@ def scalar_from_wire(dtype, data):
     """Rebuild a numpy scalar from ``(dtype, base64 data)``."""
     dtype = _checked_dtype(dtype)
     raw = _payload(data)
-    if len(raw) != dtype.itemsize:
-        raise ValueError(
-            f"scalar data holds {len(raw)} bytes but {dtype.str} needs {dtype.itemsize}")
-    if dtype.itemsize == 0:
-        return numpy.zeros((), dtype)[()]
+    _check_size("scalar", (), dtype, len(raw))
     return numpy.frombuffer(raw, dtype)[0]
 
 
@@ -201,7 +269,7 @@ def ordereddict_from_wire(items=()) -> OrderedDict:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ValueError("OrderedDict items must be (key, value) pairs")
     try:
-        guard_hash_collisions([pair[0] for pair in items])
+        guard_hash_collisions([pair[0] for pair in items], "OrderedDict")
     except TypeError:
         pass  # an unhashable key: reported below
     result = OrderedDict()
@@ -229,7 +297,7 @@ def tuple_from_wire(*args) -> tuple:
 
 def set_from_wire(*args) -> set:
     items = _one_list(args, "set")
-    guard_hash_collisions(items)
+    guard_hash_collisions(items, "set")
     return set(items)
 
 

@@ -19,7 +19,7 @@ import numpy
 from .b64 import encode_ascii
 from .registry import Registry, v1_name_ok
 from .specials import WRITTEN_AS_CALLS
-from .values import dtype_to_wire
+from .values import dtype_refusal, dtype_to_wire
 
 __all__ = ["Unsupported", "array_payload", "scalar_payload", "new_writer"]
 
@@ -34,10 +34,11 @@ class Unsupported(Exception):
 
 
 def array_payload(x: numpy.ndarray):
-    """``(shape, dtype argument, base64 text)`` for an ndarray; refuses object dtypes."""
-    if x.dtype.hasobject:
-        raise Unsupported(x, "numpy arrays of object dtype cannot be encoded "
-                             "(their buffer holds memory addresses)")
+    """``(shape, dtype argument, base64 text)`` for an ndarray; refuses the
+    dtypes readers refuse (object dtypes, zero-size items or fields)."""
+    refusal = dtype_refusal(x.dtype)
+    if refusal is not None:
+        raise Unsupported(x, f"numpy array not encoded: {refusal}")
     shape = x.shape
     if not x.flags.c_contiguous:
         x = numpy.ascontiguousarray(x).reshape(shape)
@@ -49,9 +50,11 @@ def array_payload(x: numpy.ndarray):
 
 
 def scalar_payload(x: numpy.generic):
-    """``(dtype argument, base64 text)`` for a numpy scalar."""
-    if x.dtype.hasobject:
-        raise Unsupported(x, "numpy object scalars cannot be encoded")
+    """``(dtype argument, base64 text)`` for a numpy scalar; refuses as
+    :func:`array_payload` does."""
+    refusal = dtype_refusal(x.dtype)
+    if refusal is not None:
+        raise Unsupported(x, f"numpy scalar not encoded: {refusal}")
     return dtype_to_wire(x.dtype), encode_ascii(x.tobytes())
 
 
