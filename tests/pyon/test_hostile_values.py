@@ -23,6 +23,7 @@ import numpy
 import pytest
 
 from sipyco import pyon
+from sipyco._pyon.v1_fast import FAST_OVER
 from sipyco.errors import DecodeError, EncodeError
 
 M = sys.hash_info.modulus  # 2**61 - 1 on 64-bit builds
@@ -240,8 +241,11 @@ def _members(n_colliding: int, n_distinct: int) -> list[int]:
 
 
 def _assert_flood_refused(text, kind, decoders):
+    # a long v1 text is refused by the reader's fast path, which has no
+    # offset to give (it refuses there so as not to read the text twice)
+    located = len(text) < FAST_OVER or pyon.decode_v2 in decoders
     for decode in decoders:
-        exc = refused(decode, text)
+        exc = refused(decode, text, located)
         assert f"more than {LIMIT} different" in exc.reason, exc.reason
         assert f"of one {kind} share a hash value" in exc.reason, exc.reason
 

@@ -88,6 +88,7 @@ from ._pyon.locate import explain_failure
 from ._pyon.options import check_decode_options, check_encode_options
 from ._pyon.registry import _UNSET, Registry
 from ._pyon.specials import NPSCALAR_NAMES, V1_CALLS, V2_CLASSES
+from ._pyon.v1_fast import DECLINED, FAST_OVER, decode_fast
 from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [
@@ -203,8 +204,10 @@ class Codec:
         if options:
             check_decode_options("decode", options)
         s = self._text(s, max_items)
-        t = self._tables()
-        return _reader_v2.decode_v2(s, t._json, self._decode_v1_text)
+        if '"' not in s and ("(" in s or "'" in s):
+            # no JSON string anywhere, yet a parenthesis or a quote: not JSON
+            return self._decode_v1_text(s)
+        return _reader_v2.decode_v2(s, self._tables()._json, self._decode_v1_text)
 
     def decode_v1(self, s: str | bytes, *, max_items: int | None = None) -> Any:
         """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""
@@ -215,7 +218,12 @@ class Codec:
         return _reader_v2.decode_v2(self._text(s, max_items), self._tables()._json)
 
     def _decode_v1_text(self, s: str) -> Any:
-        return _reader_v1.decode_v1(s, self._tables()._v1_calls, self.max_depth)
+        calls = self._tables()._v1_calls
+        if len(s) >= FAST_OVER:
+            value = decode_fast(s, calls, self.max_depth)
+            if value is not DECLINED:
+                return value
+        return _reader_v1.decode_v1(s, calls, self.max_depth)
 
     def store_file(self, filename: str | os.PathLike, x: Any, **options: Any) -> None:
         """Write ``x`` to ``filename`` as pretty PYON of this codec's

@@ -1,0 +1,329 @@
+"""A fast path for long PYON v1 texts: rewrite them as JSON, at C speed,
+and let the C JSON scanner build the values.
+
+The v1 reader (:mod:`.decode_v1`) does Python work per token, which makes a
+text of millions of small items (``([],[],...)``, ``[12,12,...,(1, )]``)
+ten to forty times slower to read than the same shape as JSON.  Here the
+text is rewritten with whole-text string operations (``re.split``,
+``str.translate``, ``re.sub`` with templates, ``str.join``), so the Python
+work left is per string literal and per container that JSON lacks (tuples,
+sets, dicts with any keys, calls), not per token:
+
+* string and bytes literals are cut out first; plain ones become JSON
+  strings, the others (escapes, bytes) are converted by the v1 reader's own
+  functions (or, when long, by the ``unicode_escape`` codec) and stand in
+  the JSON as ``{"'": N}``, an index into a list of values;
+* in what is left, ``(`` becomes ``{"(":[`` and ``)`` ``],")":0}``,
+  ``{`` becomes ``{"{":[`` and ``}`` ``],"}":0}`` (each closer names
+  itself, so a bracket closed by the wrong kind is caught), ``:`` a marker
+  object, ``NAME(`` the object ``{"NAME":[``, a trailing comma before ``)``
+  a key of its own, and the v1 constants their JSON spellings;
+* every JSON object is then one of those markers (the text's own dicts were
+  all rewritten), so ``object_pairs_hook`` rebuilds tuples, sets, dicts and
+  calls without ambiguity.
+
+This path declines rather than refuses: :func:`decode_fast` returns
+:data:`DECLINED` for anything it is not sure to read exactly as the v1
+reader would (escapes it does not know, a raw surrogate, numbers JSON does
+not take, a marker left where it does not belong, nesting past
+``max_depth``, any error at all), and the v1 reader then reads the text,
+with its own exact errors and offsets.  The one refusal it makes itself is
+a hash flood (a DecodeError with the v1 reader's words, without an offset),
+so that such a text is not read twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from itertools import repeat
+from operator import is_
+
+import numpy
+
+from ..errors import DecodeError
+from .decode_v1 import _closed, _decode_bytes, _decode_str, _join_surrogates
+from .values import guard_hash_collisions
+
+__all__ = ["DECLINED", "decode_fast", "FAST_OVER"]
+
+#: Texts at least this long are offered to the fast path first.
+FAST_OVER = 1 << 12
+
+#: What :func:`decode_fast` returns when the v1 reader must read the text.
+DECLINED = object()
+
+# String and bytes literals, which cannot span lines.  The closing quote is
+# optional, so that an unterminated literal is one match, found in one scan
+# (else each quote inside it would start a new scan to the end of the line);
+# _literal_values then declines the text.
+_LITERAL = re.compile(r"([bB]?'[^'\\\n]*(?:\\.[^'\\\n]*)*'?"
+                      r'|[bB]?"[^"\\\n]*(?:\\.[^"\\\n]*)*"?)')
+# Characters the rewriting uses as markers of its own (and NUL, its separator).
+_RESERVED = re.compile(r"[\x00-\x07]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Escapes unicode_escape reads differently from the v1 reader, or warns
+# about (unknown ones, octal past 0o377).
+_UNKNOWN_ESCAPE = re.compile(r"\\(?:[^xuUN0-7abfnrtv\\'\"]|[4-7][0-7]{2})")
+_LONG_LITERAL = 1 << 12
+
+_EMPTY_SET = re.compile(r"\{\s*\*\s*\(\s*\)\s*\}")
+# A call as the writers write it, NAME( with no space (with one, the bare
+# name is left for JSON to refuse, and the text is declined).
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\x04")
+_CONSTANT_NAMES = {"None": "null", "True": "true", "False": "false",
+                   "inf": "Infinity", "nan": "NaN"}
+# One character for one (str.translate's fast path for ASCII), then each
+# marker character expanded with str.replace: both in C, one pass each.
+# Each closer names itself, so that a bracket closed by the wrong kind is
+# caught (by JSON, or by the hook comparing the two keys).
+_MARK = str.maketrans({"(": "\x04", ")": "\x05", "{": "\x06", "}": "\x01", ":": "\x07"})
+_EXPAND = (("\x04", '{"(":['), ("\x05", '],")":0}'), ("\x06", '{"{":['),
+           ("\x01", '],"}":0}'), ("\x07", ',{":":0},'), ("\x02", '],",":0,")":0}'),
+           ("\x03", '{"*":0}'))
+# Per byte of code: its step in bracket depth, and whether it may end a name.
+_DEPTH_STEP = numpy.zeros(256, dtype=numpy.int8)
+_DEPTH_STEP[[ord(c) for c in "([{"]] = 1
+_DEPTH_STEP[[ord(c) for c in ")]}"]] = -1
+_NAME_END = numpy.zeros(256, dtype=bool)
+_NAME_END[[ord(c) for c in string.ascii_letters + string.digits + "_"]] = True
+
+
+class _Decline(Exception):
+    pass
+
+
+_COLON = object()
+
+
+def _one_quote_kind(text: str) -> str | None:
+    """The quote character when every literal is a plain str literal quoted
+    with it (no backslash anywhere, no other quote, no bytes literal): the
+    text can then be cut at each quote, in C.  None otherwise."""
+    if "\\" in text:
+        return None
+    if '"' not in text:
+        q = "'"
+    elif "'" not in text:
+        q = '"'
+    else:
+        return None
+    if "b" + q in text or "B" + q in text:
+        return None
+    return q
+
+
+def _split_literals(text: str) -> list[str] | None:
+    """``[code, literal, code, literal, ..., code]``; None for an
+    unterminated literal.  Many literals: one regular-expression split.  A
+    few, long ones (a long string of escapes): each literal's end is found
+    with ``str.find``, skipping the quotes its escapes hide, in C."""
+    quotes = text.count("'") + text.count('"')
+    if quotes * 256 > len(text):
+        return _LITERAL.split(text)
+    parts = []
+    start = 0  # of the current code piece
+    end = len(text)
+    while True:
+        sq, dq = text.find("'", start), text.find('"', start)
+        if sq < 0 and dq < 0:
+            parts.append(text[start:])
+            return parts
+        opening = dq if sq < 0 or 0 <= dq < sq else sq
+        q = text[opening]
+        first = opening - 1 if opening > start and text[opening - 1] in "bB" else opening
+        close = opening
+        while True:
+            close = text.find(q, close + 1)
+            if close < 0:
+                return None
+            slashes = 0
+            while text[close - 1 - slashes] == "\\":
+                slashes += 1
+            if slashes % 2 == 0:
+                break
+        if text.find("\n", opening, close) >= 0:
+            return None
+        parts.append(text[start:first])
+        parts.append(text[first:close + 1])
+        start = close + 1
+        if start > end:
+            return None
+
+
+def _survey(code: str, max_depth: int) -> bool:
+    """Whether ``code`` has a call (a name right before a parenthesis);
+    raises _Decline if it nests deeper than ``max_depth``.  In numpy."""
+    opens = code.count("(")
+    if not opens and code.count("[") + code.count("{") <= max_depth:
+        return False
+    chars = numpy.frombuffer(code.encode("ascii"), dtype=numpy.uint8)
+    if opens + code.count("[") + code.count("{") > max_depth:
+        if int(numpy.cumsum(_DEPTH_STEP[chars], dtype=numpy.int32).max()) > max_depth:
+            raise _Decline
+    if not opens:
+        return False
+    where = numpy.flatnonzero(chars[1:] == ord("("))
+    return bool(_NAME_END[chars[where]].any())
+
+
+def _literal_values(lits: list[str]) -> tuple[list[str], list]:
+    """The JSON piece for each literal, and the values the ``{"'": N}``
+    pieces point into."""
+    values: list = []
+    if not lits:
+        return [], values
+    joined = "\x00".join(lits)
+    if "\\" not in joined and "\x00b" not in "\x00" + joined.lower() \
+            and '"' not in joined:
+        # only plain single-quoted str literals: each is terminated if it
+        # ends with a quote of its own; then swap the quotes, in C
+        if min(map(len, lits)) < 2 or not all(map(str.endswith, lits, repeat("'"))):
+            raise _Decline
+        return joined.replace("'", '"').split("\x00"), values
+    pieces = []
+    for lit in lits:
+        opening = 1 if lit[0] in "bB" else 0
+        q = lit[opening]
+        if not _closed(lit, q, opening):
+            raise _Decline  # unterminated
+        if not opening and q == '"' and "\\" not in lit:
+            pieces.append(lit)
+        elif not opening and "\\" not in lit:
+            body = lit[1:-1]
+            pieces.append('"' + (body.replace('"', '\\"') if '"' in body else body) + '"')
+        else:
+            if opening:
+                value = _decode_bytes(lit)
+            elif len(lit) > _LONG_LITERAL and lit.isascii() \
+                    and _UNKNOWN_ESCAPE.search(lit) is None:
+                value = _join_surrogates(lit[1:-1].encode("ascii").decode("unicode_escape"))
+            else:
+                value = _decode_str(lit)
+            pieces.append('{"\'":' + str(len(values)) + "}")
+            values.append(value)
+    return pieces, values
+
+
+def _rewrite_code(codes: list[str], max_depth: int) -> tuple[list[str], int]:
+    """The JSON pieces for the code between literals, and its count of ':'."""
+    code = "\x00".join(codes)
+    if not code.isascii() or "Infinity" in code or "NaN" in code:
+        raise _Decline
+    colons = code.count(":")
+    calls = _survey(code, max_depth)
+    if "*" in code:
+        code = _EMPTY_SET.sub("\x03", code)
+    # a trailing comma as the writers write it (any other form is left for
+    # JSON to refuse)
+    code = code.replace(", )", "\x02").replace(",)", "\x02").translate(_MARK)
+    if calls:
+        code = _CALL.sub(r'{"\1":[', code)
+    for mark, expansion in _EXPAND:
+        code = code.replace(mark, expansion)
+    # Plain replacement is safe: inside a longer name it leaves a name JSON
+    # refuses (or a call name nobody registered), so the text is declined.
+    for name, spelling in _CONSTANT_NAMES.items():
+        code = code.replace(name, spelling)
+    pieces = code.split("\x00")
+    if len(pieces) != len(codes):
+        raise _Decline
+    return pieces, colons
+
+
+class _Refused(Exception):
+    """A refusal the v1 reader would make too (a hash flood): final, so
+    that a hostile text is not read twice."""
+
+
+def _guard(members: list, what: str) -> None:
+    try:
+        guard_hash_collisions(members, what)
+    except ValueError as exc:
+        raise _Refused(f"cannot build {what}: {exc}") from None
+
+
+def decode_fast(text: str, constructors: dict, max_depth: int):
+    """The value of the PYON v1 ``text``, or :data:`DECLINED`."""
+    if _RESERVED.search(text) is not None:
+        return DECLINED
+    if not text.isascii() and _SURROGATE.search(text) is not None:
+        return DECLINED  # the v1 reader joins raw surrogate pairs
+    quote = _one_quote_kind(text)
+    if quote:
+        parts = text.split(quote)
+    else:
+        parts = _split_literals(text)
+        if parts is None:
+            return DECLINED
+    codes = parts[0::2]
+    try:
+        code_pieces, colons = _rewrite_code(codes, max_depth)
+        if quote:
+            if len(parts) % 2 == 0 or "\n" in "".join(parts[1::2]):
+                return DECLINED  # an unterminated literal, or one spanning lines
+            parts[0::2] = code_pieces
+            json_text = '"'.join(parts)  # the bodies need nothing: see _one_quote_kind
+            values: list = []
+        else:
+            lit_pieces, values = _literal_values(parts[1::2])
+            parts[0::2] = code_pieces
+            parts[1::2] = lit_pieces
+            json_text = "".join(parts)
+    except (_Decline, ValueError, UnicodeError):
+        return DECLINED
+    used = [0]
+
+    def hook(pairs):
+        key, items = pairs[0]
+        if len(pairs) == 1:  # a marker of one value
+            if key == ":":
+                return _COLON
+            if key == "'":
+                return values[items]
+            if key == "*":
+                return set()
+            raise _Decline
+        # a container: its opener's key first, its closer's key last, and a
+        # trailing comma's key between them
+        closer = pairs[-1][0]
+        trailing = len(pairs) == 3
+        if len(pairs) > 3 or (trailing and pairs[1][0] != ","):
+            raise _Decline
+        if key == "(":
+            if closer != ")" or (trailing and not items):
+                raise _Decline  # (], (,)
+            if len(items) == 1 and not trailing:
+                return items[0]  # (x) is x
+            return tuple(items)
+        if key == "{":
+            if closer != "}" or trailing:
+                raise _Decline
+            if not items:
+                return {}
+            if len(items) >= 3 and items[1] is _COLON:
+                keys, colon_marks, vals = items[0::3], items[1::3], items[2::3]
+                if len(items) % 3 or not all(map(is_, colon_marks, repeat(_COLON))) \
+                        or any(map(is_, keys, repeat(_COLON))) \
+                        or any(map(is_, vals, repeat(_COLON))):
+                    raise _Decline
+                used[0] += len(colon_marks)
+                _guard(keys, "dict")
+                return dict(zip(keys, vals, strict=True))
+            _guard(items, "set")
+            return set(items)
+        build = constructors.get(key)
+        if build is None or closer != ")" or (trailing and not items):
+            raise _Decline
+        return build(*items)
+
+    try:
+        value = json.JSONDecoder(object_pairs_hook=hook, strict=False).decode(json_text)
+    except _Refused as exc:
+        raise DecodeError(str(exc)) from None
+    except Exception:  # noqa: BLE001 - anything at all: the v1 reader decides
+        return DECLINED
+    if used[0] != colons:
+        return DECLINED  # a ':' outside a dict
+    return value

@@ -1,0 +1,181 @@
+"""The fast path for long v1 texts reads exactly what the v1 reader reads.
+
+``decode_fast`` rewrites v1 text as JSON for the C scanner; it may decline
+any text (the v1 reader then reads it), but whenever it returns a value,
+that value must be the v1 reader's, of the same types, and it must never
+return one for a text the v1 reader refuses.  Checked on texts the writer
+makes from generated values, on those texts damaged at random, and on the
+hostile shapes it exists for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from fractions import Fraction
+
+import numpy
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sipyco import pyon
+from sipyco._pyon import decode_v1 as exact_reader
+from sipyco._pyon.decode_v1 import DEFAULT_MAX_DEPTH
+from sipyco._pyon.specials import V1_CALLS
+from sipyco._pyon.v1_fast import DECLINED, FAST_OVER, decode_fast
+from sipyco.errors import DecodeError
+
+
+def exact(text: str):
+    return exact_reader.decode_v1(text, V1_CALLS, DEFAULT_MAX_DEPTH)
+
+
+def fast(text: str):
+    return decode_fast(text, V1_CALLS, DEFAULT_MAX_DEPTH)
+
+
+def same(a, b) -> bool:
+    """Equal values of the same types all the way down (NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, numpy.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, complex):
+        return same(a.real, b.real) and same(a.imag, b.imag)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+# ---- values the writer writes ----------------------------------------------
+
+_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["", "'", '"', "it's", 'say "x"', "\\", "a\\nb", "(", ")", "{", ":", ",", "None",
+     "inf", "null", "\x00", "\t", "é", "\u20ac", "\U0001F600", "\n"])
+_hashable = st.recursive(
+    st.none() | st.booleans() | st.integers() | _text | st.binary(max_size=8)
+    | st.floats(allow_nan=False),
+    lambda inner: st.tuples(inner, inner) | st.tuples(inner),
+    max_leaves=4)
+_leaf = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-2**70, max_value=2**70)
+         | st.floats() | _text | st.binary(max_size=12)
+         | st.complex_numbers(allow_nan=False, max_magnitude=1e10)
+         | st.builds(Fraction, st.integers(), st.integers(min_value=1))
+         | st.builds(slice, st.integers(0, 9), st.integers(0, 9), st.none())
+         | st.builds(lambda n, t: numpy.arange(n, dtype=t), st.integers(0, 5),
+                     st.sampled_from(["<i4", "<f8", "|u1", ">i2"])))
+_values = st.recursive(
+    _leaf,
+    lambda inner: (st.lists(inner, max_size=5) | st.lists(inner, max_size=4).map(tuple)
+                   | st.dictionaries(_hashable, inner, max_size=4)
+                   | st.sets(_hashable, max_size=4)
+                   | st.dictionaries(_text, inner, max_size=3).map(OrderedDict)),
+    max_leaves=20)
+
+_SETTINGS = settings(max_examples=400, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+
+
+@_SETTINGS
+@given(_values, st.booleans())
+def test_what_the_writer_writes_reads_the_same(value, pretty):
+    text = pyon.encode_v1(value, pretty)
+    got = fast(text)
+    if got is not DECLINED:
+        assert same(got, exact(text)), text
+
+
+_DAMAGE = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(
+    list("()[]{},:'\"\\ bB*-+.0123456789jenaifNTFrux_\n\t") + ["None", "inf", "nan", ", )",
+                                                             "{*()}", "b'", "\\x4", "1_0"]),
+    st.sampled_from(["insert", "replace", "delete"])), min_size=1, max_size=4)
+
+
+@_SETTINGS
+@given(_values, _DAMAGE)
+def test_a_damaged_text_is_never_read_differently(value, damage):
+    text = pyon.encode_v1(value)
+    for position, piece, how in damage:
+        i = position % (len(text) + 1)
+        if how == "insert":
+            text = text[:i] + piece + text[i:]
+        elif how == "replace":
+            text = text[:i] + piece + text[i + len(piece):]
+        else:
+            text = text[:i] + text[i + 1:]
+    try:
+        expected = exact(text)
+    except DecodeError:
+        assert fast(text) is DECLINED, text
+        return
+    got = fast(text)
+    if got is not DECLINED:
+        assert same(got, expected), text
+
+
+# ---- the shapes it is for are not declined ----------------------------------
+
+N = 20_000
+
+SHAPES = {
+    "a tuple of empty lists": "(" + ",".join(["[]"] * N) + ")",
+    "ints, then a tuple": "[" + "12," * N + "(1,)]",
+    "one string of escapes": "'" + "\\x41" * N + "'",
+    "many tuples": "[" + ", ".join(["(1, 2)"] * N) + "]",
+    "single-quoted strings": "[" + ", ".join(["'abc'"] * N) + "]",
+    "double-quoted strings": '[' + ", ".join(['"it\'s"'] * N) + "]",
+    "both quotes": "[" + ", ".join(["'a'", '"b\'"'] * (N // 2)) + "]",
+    "escaped strings": "[" + ", ".join(["'a\\tb'"] * N) + "]",
+    "dict with int keys": "{" + ", ".join(f"{i}: ({i}, )" for i in range(N)) + "}",
+    "constants": "[" + ", ".join(["None", "True", "False", "inf", "-inf", "nan"] * (N // 6)) + "]",
+    "sets": "[" + ", ".join(["{1, 2}", "{*()}"] * (N // 2)) + "]",
+    "arrays": "[" + ", ".join([pyon.encode_v1(numpy.arange(3))] * (N // 10)) + "]",
+    "bytes": "[" + ", ".join(["b'abc'", "b'\\x00\\n'"] * (N // 2)) + "]",
+    "pretty dicts": pyon.encode_v1({f"k{i}": {"a": (i, ), "b": [i]} for i in range(N // 10)},
+                                   pretty=True),
+    "deep but legal": "[" + ", ".join(["[" * (DEFAULT_MAX_DEPTH - 2) + "(1, )"
+                                       + "]" * (DEFAULT_MAX_DEPTH - 2)] * 10) + "]",
+}
+
+
+@pytest.mark.parametrize("text", list(SHAPES.values()), ids=list(SHAPES))
+def test_the_long_shapes_are_read_by_the_fast_path(text):
+    assert len(text) >= FAST_OVER
+    got = fast(text)
+    assert got is not DECLINED
+    assert same(got, exact(text))
+    assert same(pyon.decode(text), got)
+
+
+@pytest.mark.parametrize("text", [
+    "[1: 2]", "(1: 2)", "{1: 2: 3}", "{1, 2: 3}", "{1: 2, 3}", "(,)", "Fraction(, )",
+    "f(1)", "None(1)", "[1, 2] [3]", "'a' 'b'", "[Infinity]", "[NaN]", "[infj]", "[1_0]",
+    "[.5]", "[5.]", "[+1]", "[0x10]", "[b'\\777']", "['\ud800']",
+    "[" * DEFAULT_MAX_DEPTH + "(1, )" + "]" * DEFAULT_MAX_DEPTH,
+    "['a\nb']", "['abc]", "[1, ]", "{1, }",
+    # a bracket closed by another kind (found by the damage test above)
+    "[{)]", "[(}]", "([}", "{(})", "Fraction(1, 2}", "{1: 2)", "(1, }", "[(]", "([)]",
+])
+def test_what_it_cannot_be_sure_of_it_declines(text):
+    # (some of these the v1 reader accepts, with its own rules: then it reads them)
+    assert fast(text) is DECLINED
+
+
+def test_pyon_decode_uses_it_for_long_texts_only():
+    short = "[(1, ), 'a']"
+    assert len(short) < FAST_OVER
+    assert pyon.decode(short) == [(1,), "a"]
+    long = "[" + ", ".join(["(1, )"] * 2000) + "]"
+    assert pyon.decode(long) == [(1,)] * 2000
+
+
+def test_a_refusal_is_still_the_v1_readers_own():
+    text = "[" + ", ".join(["(1, )"] * 2000) + ", (1: 2)]"
+    with pytest.raises(DecodeError, match=r"unexpected ':'") as info:
+        pyon.decode(text)
+    assert info.value.offset == text.index(":")
