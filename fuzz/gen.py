@@ -284,6 +284,51 @@ def mutated_text(base: st.SearchStrategy[str] | None = None,
     return build()
 
 
+# ------------------------------------------------ the hostile shapes ---
+
+_MODULUS = 2**61 - 1  # ints k * _MODULUS + c all hash to c
+
+
+def _colliding(n: int, distinct: int) -> list[int]:
+    return [k * _MODULUS + 7 for k in range(1, n + 1)] + list(range(100, 100 + distinct))
+
+
+@functools.cache
+def hostile_text(version: int) -> st.SearchStrategy[str]:
+    """The hostile requests of issue 17's tables, at sizes drawn small
+    enough for a fuzz input: zero-size dtypes with huge shapes, hash floods
+    mixed with distinct keys, tuples of lists, ints ending in a tuple,
+    strings of escapes, long lists of empty lists, escaped quotes that never
+    close, deep nesting."""
+    n = st.integers(1, 3000)
+    big = st.sampled_from([1, 1000, 100000, 10**9, 10**18])
+    if version == 1:
+        shapes = [
+            st.builds(lambda a, b: f'nparray(({a}, {b}), "|S0", b"")', big, big),
+            st.builds(lambda a, b: f'nparray(({a}, {b}), [("a", "<i4", (0,))], b"")', big, big),
+            st.builds(lambda a, b: "{" + ", ".join(f"{k}: 0" for k in _colliding(a, b)) + "}",
+                      st.integers(0, 200), st.integers(0, 200)),
+            st.builds(lambda a, b: "{" + ", ".join(map(str, _colliding(a, b))) + "}",
+                      st.integers(0, 200), st.integers(0, 200)),
+            n.map(lambda k: "(" + "[]," * k + ")"),
+            n.map(lambda k: "[" + "12," * k + "(1,)]"),
+            n.map(lambda k: "'" + "\\x41" * k + "'"),
+            n.map(lambda k: '"' + '\\"' * k),
+            st.integers(1, 400).map(lambda k: "(" * k + ")" * k),
+        ]
+    else:
+        shapes = [
+            st.builds(lambda a, b: '{"__jsonclass__": ["nparray", [['
+                      + f'{a}, {b}' + '], "|S0", ""]]}', big, big),
+            st.builds(lambda a, b: '{"__jsonclass__": ["set", [[' + ", ".join(
+                map(str, _colliding(a, b))) + "]]]}", st.integers(0, 200), st.integers(0, 200)),
+            n.map(lambda k: "[" + "[]," * k + "[]]"),
+            n.map(lambda k: '"' + "\\u0041" * k + '"'),
+            st.integers(1, 1200).map(lambda k: "[" * k + "]" * k),
+        ]
+    return st.one_of(shapes)
+
+
 # ----------------------------------------------------- not-quite-PYON text ---
 
 _TOKENS = _SNIPPETS + INTERESTING_NUMBERS + ['"' + s + '"' for s in INTERESTING_STRINGS]
@@ -303,6 +348,8 @@ def arbitrary_text() -> st.SearchStrategy[str]:
     or its tokens."""
     alphabet = st.sampled_from(list(_BRACKETS + ",:\"'\\ .-+0123456789abejnluxNTFI*_\n"))
     return st.one_of(
+        hostile_text(1),
+        hostile_text(2),
         st.text(),
         st.text(st.characters(codec="ascii")),
         st.text(alphabet, max_size=60),

@@ -719,11 +719,15 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
            lambda: _on_the_wire(gen.arbitrary_text()), _run_decode, _nbytes, _reproduce_decode),
     Target("pyon-v1-mutated", "pyon.decode/decode_v1/decode_v2 on mutated valid PYON v1; "
            "documented: DecodeError",
-           lambda: _on_the_wire(gen.mutated_text(gen.valid_text(1))), _run_decode, _nbytes,
+           lambda: _on_the_wire(gen.mutated_text(st.one_of(gen.valid_text(1),
+                                                           gen.hostile_text(1)))),
+           _run_decode, _nbytes,
            _reproduce_decode),
     Target("pyon-v2-mutated", "pyon.decode/decode_v1/decode_v2 on mutated valid PYON v2; "
            "documented: DecodeError",
-           lambda: _on_the_wire(gen.mutated_text(gen.valid_text(2))), _run_decode, _nbytes,
+           lambda: _on_the_wire(gen.mutated_text(st.one_of(gen.valid_text(2),
+                                                           gen.hostile_text(2)))),
+           _run_decode, _nbytes,
            _reproduce_decode),
     Target("rpc-requests", "pc_rpc ServerConnection after the handshake (v1, v2): request "
            "lines in any chunking, each served and answered; documented: nothing raises",
