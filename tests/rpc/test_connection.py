@@ -898,6 +898,11 @@ def assert_refusal(event, cls: str, *fragments: str):
     (b"\xff\n", ["malformed request", "not ASCII"]),
     (b"5\n", ["malformed request", "must be a dict, not int"]),
     (b'{"action": "dance"}\n', ["unknown request action 'dance'"]),
+    # found by fuzzing: an action compared with == must be a str (an empty
+    # numpy array's == gives an array, whose truth value raises)
+    (b'{"action": nparray((0, ), "|b1", b"")}\n', ["action must be a str, not ndarray"]),
+    (b'{"action": 5}\n', ["action must be a str, not int"]),
+    (b'{"name": "f"}\n', ["action must be a str, not NoneType"]),
     (b'{"action": "call"}\n', ["needs a method name"]),
     (b'{"action": "call", "name": "f", "args": 5}\n', ["arguments must be a tuple"]),
     (b'{"action": "call", "name": "f", "kwargs": {1: 2}}\n', ["keyword arguments"]),

@@ -190,6 +190,8 @@ def parse_request(obj: Any) -> Call | MethodListRequest:
     if not isinstance(obj, dict):
         raise BadRequest(f"a request must be a dict, not {type(obj).__name__}")
     action = obj.get("action")
+    if type(action) is not str:  # compared with str only: a numpy array's == is no bool
+        raise BadRequest(f"a request's action must be a str, not {type(action).__name__}")
     if action == "call":
         name = obj.get("name")
         args = obj.get("args", ())
