@@ -120,12 +120,11 @@ def test_a_damaged_text_is_never_read_differently(value, damage):
 
 # ---- the shapes it is for are not declined ----------------------------------
 
-N = 20_000
+N = 30_000
 
 SHAPES = {
     "a tuple of empty lists": "(" + ",".join(["[]"] * N) + ")",
     "ints, then a tuple": "[" + "12," * N + "(1,)]",
-    "one string of escapes": "'" + "\\x41" * N + "'",
     "many tuples": "[" + ", ".join(["(1, 2)"] * N) + "]",
     "single-quoted strings": "[" + ", ".join(["'abc'"] * N) + "]",
     "double-quoted strings": '[' + ", ".join(['"it\'s"'] * N) + "]",
@@ -139,7 +138,7 @@ SHAPES = {
     "pretty dicts": pyon.encode_v1({f"k{i}": {"a": (i, ), "b": [i]} for i in range(N // 10)},
                                    pretty=True),
     "deep but legal": "[" + ", ".join(["[" * (DEFAULT_MAX_DEPTH - 2) + "(1, )"
-                                       + "]" * (DEFAULT_MAX_DEPTH - 2)] * 10) + "]",
+                                       + "]" * (DEFAULT_MAX_DEPTH - 2)] * 150) + "]",
 }
 
 
@@ -170,12 +169,31 @@ def test_pyon_decode_uses_it_for_long_texts_only():
     short = "[(1, ), 'a']"
     assert len(short) < FAST_OVER
     assert pyon.decode(short) == [(1,), "a"]
-    long = "[" + ", ".join(["(1, )"] * 2000) + "]"
-    assert pyon.decode(long) == [(1,)] * 2000
+    long = "[" + ", ".join(["(1, )"] * 20000) + "]"
+    assert len(long) >= FAST_OVER
+    assert pyon.decode(long) == [(1,)] * 20000
+
+
+@pytest.mark.parametrize("text", [
+    "'" + "\\x41" * N + "'",                                   # one long string of escapes
+    pyon.encode_v1(numpy.arange(100_000)),                     # an array
+    pyon.encode_v1({"a": "x" * 100_000, "b": (1, 2)}),         # a long string among a few
+], ids=["escapes", "array", "long string"])
+def test_a_text_of_few_long_literals_is_left_to_the_v1_reader(text):
+    # few tokens: the v1 reader is fast on it (long escaped strings are
+    # decoded by the unicode_escape codec there)
+    assert fast(text) is DECLINED
+    assert same(pyon.decode(text), exact(text))
+
+
+def test_a_complex_number_is_left_to_the_v1_reader():
+    text = "[" + ", ".join(["(1.5+2j)", "(1, 2)"] * 10000) + "]"
+    assert fast(text) is DECLINED
+    assert pyon.decode(text) == [(1.5 + 2j), (1, 2)] * 10000
 
 
 def test_a_refusal_is_still_the_v1_readers_own():
-    text = "[" + ", ".join(["(1, )"] * 2000) + ", (1: 2)]"
+    text = "[" + ", ".join(["(1, )"] * 20000) + ", (1: 2)]"
     with pytest.raises(DecodeError, match=r"unexpected ':'") as info:
         pyon.decode(text)
     assert info.value.offset == text.index(":")

@@ -82,6 +82,11 @@ _STR_ESCAPE = re.compile(
     r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]{1,100}\}|[0-7]{1,3}|.)")
 _BYTES_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{1,3}|.)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Escapes the unicode_escape codec reads otherwise than _str_escape, or warns
+# about: unknown ones (kept as they are by both, with a warning by the
+# codec) and octal ones past 0o377.
+_UNSURE_ESCAPE = re.compile(r"\\(?:[^xuUN0-7abfnrtv\\'\"]|[4-7][0-7]{2})")
+_LONG_ESCAPED = 1 << 12
 
 # Parser states and frame kinds.
 _VALUE, _SEP, _AFTER_COLON = 0, 1, 2
@@ -159,7 +164,13 @@ def _decode_str(tok: str) -> str:
             return json.decoder.scanstring(tok, 1, False)[0]
         except ValueError:
             pass
-    return _join_surrogates(_STR_ESCAPE.sub(_str_escape, tok[1:-1]))
+    body = tok[1:-1]
+    if len(body) > _LONG_ESCAPED and body.isascii() and _UNSURE_ESCAPE.search(body) is None:
+        try:  # a long one: Python's own escapes, in C
+            return _join_surrogates(body.encode("ascii").decode("unicode_escape"))
+        except UnicodeDecodeError:
+            pass  # (a malformed escape: refused below, with its reason)
+    return _join_surrogates(_STR_ESCAPE.sub(_str_escape, body))
 
 
 def _decode_bytes(tok: str) -> bytes:

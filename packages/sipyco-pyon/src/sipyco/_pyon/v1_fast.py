@@ -11,8 +11,8 @@ sets, dicts with any keys, calls), not per token:
 
 * string and bytes literals are cut out first; plain ones become JSON
   strings, the others (escapes, bytes) are converted by the v1 reader's own
-  functions (or, when long, by the ``unicode_escape`` codec) and stand in
-  the JSON as ``{"'": N}``, an index into a list of values;
+  functions and stand in the JSON as ``{"'": N}``, an index into a list of
+  values;
 * in what is left, ``(`` becomes ``{"(":[`` and ``)`` ``],")":0}``,
   ``{`` becomes ``{"{":[`` and ``}`` ``],"}":0}`` (each closer names
   itself, so a bracket closed by the wrong kind is caught), ``:`` a marker
@@ -21,6 +21,10 @@ sets, dicts with any keys, calls), not per token:
 * every JSON object is then one of those markers (the text's own dicts were
   all rewritten), so ``object_pairs_hook`` rebuilds tuples, sets, dicts and
   calls without ambiguity.
+
+A text that is mostly literals (an array's payload, a long string) has few
+tokens, which the v1 reader reads fast: the fast path declines it at once.
+So does a text with a complex number (``j``), which JSON cannot spell.
 
 This path declines rather than refuses: :func:`decode_fast` returns
 :data:`DECLINED` for anything it is not sure to read exactly as the v1
@@ -43,13 +47,23 @@ from operator import is_
 import numpy
 
 from ..errors import DecodeError
-from .decode_v1 import _closed, _decode_bytes, _decode_str, _join_surrogates
+from .decode_v1 import _closed, _decode_bytes, _decode_str
 from .values import guard_hash_collisions
 
 __all__ = ["DECLINED", "decode_fast", "FAST_OVER"]
 
-#: Texts at least this long are offered to the fast path first.
-FAST_OVER = 1 << 12
+#: Texts at least this long are offered to the fast path first (shorter
+#: ones cost the v1 reader little whatever their shape).
+FAST_OVER = 1 << 16
+# A text whose code (what is outside its literals) is shorter than this
+# fraction of it has few tokens: the v1 reader reads it fast (long literals
+# are cheap for it), so the fast path declines at once.
+_MOSTLY_LITERALS = 8
+# Nor is it worth it for a text with fewer punctuation marks than one per
+# this many characters, judged from a few slices of it (a guess that only
+# chooses the faster reader: both read every text the same).
+_SPARSE = 64
+_SLICE = 4096
 
 #: What :func:`decode_fast` returns when the v1 reader must read the text.
 DECLINED = object()
@@ -60,13 +74,9 @@ DECLINED = object()
 # _literal_values then declines the text.
 _LITERAL = re.compile(r"([bB]?'[^'\\\n]*(?:\\.[^'\\\n]*)*'?"
                       r'|[bB]?"[^"\\\n]*(?:\\.[^"\\\n]*)*"?)')
-# Characters the rewriting uses as markers of its own (and NUL, its separator).
-_RESERVED = re.compile(r"[\x00-\x07]")
+# Characters the rewriting uses as markers of its own, in the code.
+_RESERVED = re.compile(r"[\x01-\x07]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Escapes unicode_escape reads differently from the v1 reader, or warns
-# about (unknown ones, octal past 0o377).
-_UNKNOWN_ESCAPE = re.compile(r"\\(?:[^xuUN0-7abfnrtv\\'\"]|[4-7][0-7]{2})")
-_LONG_LITERAL = 1 << 12
 
 _EMPTY_SET = re.compile(r"\{\s*\*\s*\(\s*\)\s*\}")
 # A call as the writers write it, NAME( with no space (with one, the bare
@@ -95,6 +105,13 @@ class _Decline(Exception):
 
 
 _COLON = object()
+
+
+def _sparse(text: str) -> bool:
+    n = len(text)
+    sample = "".join(text[i:i + _SLICE] for i in range(0, n, max(_SLICE, n // 8)))
+    marks = sum(map(sample.count, ",([{"))
+    return marks * _SPARSE < len(sample)
 
 
 def _one_quote_kind(text: str) -> str | None:
@@ -175,6 +192,8 @@ def _literal_values(lits: list[str]) -> tuple[list[str], list]:
     if not lits:
         return [], values
     joined = "\x00".join(lits)
+    if joined.count("\x00") != len(lits) - 1:
+        raise _Decline  # a NUL in a literal: the split below would be wrong
     if "\\" not in joined and "\x00b" not in "\x00" + joined.lower() \
             and '"' not in joined:
         # only plain single-quoted str literals: each is terminated if it
@@ -194,23 +213,20 @@ def _literal_values(lits: list[str]) -> tuple[list[str], list]:
             body = lit[1:-1]
             pieces.append('"' + (body.replace('"', '\\"') if '"' in body else body) + '"')
         else:
-            if opening:
-                value = _decode_bytes(lit)
-            elif len(lit) > _LONG_LITERAL and lit.isascii() \
-                    and _UNKNOWN_ESCAPE.search(lit) is None:
-                value = _join_surrogates(lit[1:-1].encode("ascii").decode("unicode_escape"))
-            else:
-                value = _decode_str(lit)
+            value = _decode_bytes(lit) if opening else _decode_str(lit)
             pieces.append('{"\'":' + str(len(values)) + "}")
             values.append(value)
     return pieces, values
 
 
-def _rewrite_code(codes: list[str], max_depth: int) -> tuple[list[str], int]:
-    """The JSON pieces for the code between literals, and its count of ':'."""
-    code = "\x00".join(codes)
-    if not code.isascii() or "Infinity" in code or "NaN" in code:
-        raise _Decline
+def _rewrite_code(code: str, pieces: int, max_depth: int) -> tuple[list[str], int]:
+    """The JSON pieces for the code between literals (``pieces`` of them,
+    joined with NULs), and its count of ':'."""
+    if not code.isascii() or code.count("\x00") != pieces - 1 \
+            or _RESERVED.search(code) is not None:
+        raise _Decline  # (non-ASCII code is a name JSON would refuse anyway)
+    if "Infinity" in code or "NaN" in code or "j" in code:
+        raise _Decline  # JSON's names for v1's inf and nan; complex numbers
     colons = code.count(":")
     calls = _survey(code, max_depth)
     if "*" in code:
@@ -226,10 +242,7 @@ def _rewrite_code(codes: list[str], max_depth: int) -> tuple[list[str], int]:
     # refuses (or a call name nobody registered), so the text is declined.
     for name, spelling in _CONSTANT_NAMES.items():
         code = code.replace(name, spelling)
-    pieces = code.split("\x00")
-    if len(pieces) != len(codes):
-        raise _Decline
-    return pieces, colons
+    return code.split("\x00"), colons
 
 
 class _Refused(Exception):
@@ -246,8 +259,8 @@ def _guard(members: list, what: str) -> None:
 
 def decode_fast(text: str, constructors: dict, max_depth: int):
     """The value of the PYON v1 ``text``, or :data:`DECLINED`."""
-    if _RESERVED.search(text) is not None:
-        return DECLINED
+    if _sparse(text):
+        return DECLINED  # few items for its length: cheap for the v1 reader
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return DECLINED  # the v1 reader joins raw surrogate pairs
     quote = _one_quote_kind(text)
@@ -258,8 +271,11 @@ def decode_fast(text: str, constructors: dict, max_depth: int):
         if parts is None:
             return DECLINED
     codes = parts[0::2]
+    code = "\x00".join(codes)
+    if len(code) * _MOSTLY_LITERALS < len(text):
+        return DECLINED
     try:
-        code_pieces, colons = _rewrite_code(codes, max_depth)
+        code_pieces, colons = _rewrite_code(code, len(codes), max_depth)
         if quote:
             if len(parts) % 2 == 0 or "\n" in "".join(parts[1::2]):
                 return DECLINED  # an unterminated literal, or one spanning lines
