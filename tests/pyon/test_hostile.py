@@ -378,6 +378,13 @@ _CHILD = textwrap.dedent("""
                                       + ",".join(f"[{i * M},0]" for i in range(N)) + "]]]}"),
         "distinct-set-control": lambda: "{" + ", ".join(str(i * 1_000_003) for i in range(N))
                                         + "}",
+        # found by fuzzing: a long run of name characters where the v1 fast
+        # path looks for calls
+        "name-run": lambda: "[" + "(1, ), " * N + "x(1), " + "_" * 200_000 + "]",
+        # quotes that never close, in a text long and dense enough for
+        # max_items to look for its strings
+        "unterminated-quotes-dense": lambda: ("[" + "0," * 4_200_000 + '"'
+                                              + '\\"' * 100_000 + "]"),
     }
     text = texts[sys.argv[1]]()
     try:
@@ -399,6 +406,8 @@ _CHILD = textwrap.dedent("""
         # text by the reader's fast path, which has no offset to give)
         ("colliding-set-v1", "refused None"),
         ("colliding-dict-v2", "refused 18"),
+        ("name-run", "refused 560001"),
+        ("unterminated-quotes-dense", "refused None"),
     ]
 ])
 def test_no_text_costs_more_than_its_length(name, outcome):

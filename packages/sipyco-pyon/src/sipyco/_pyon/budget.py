@@ -32,9 +32,11 @@ __all__ = ["DEFAULT_MAX_ITEMS", "check_items", "check_max_items"]
 DEFAULT_MAX_ITEMS = 1 << 22
 
 # String literals of either quote (v2 uses only the double one), found to
-# take them out of the count; an unterminated one stays in (counted: the
-# bound only grows).
-_LITERALS = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|' r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'")
+# take them out of the count.  The closing quote is optional, so that an
+# unterminated literal is one match to the end of its line (else each quote
+# inside it would start a scan of its own: quadratic); what it hides from
+# the count is text no reader builds values from.
+_LITERALS = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|' r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'?")
 
 
 def check_max_items(max_items: int) -> int:

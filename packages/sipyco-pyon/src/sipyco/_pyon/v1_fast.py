@@ -81,7 +81,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _EMPTY_SET = re.compile(r"\{\s*\*\s*\(\s*\)\s*\}")
 # A call as the writers write it, NAME( with no space (with one, the bare
 # name is left for JSON to refuse, and the text is declined).
-_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\x04")
+# The look-behind makes it linear: tried only where a name starts (found by
+# fuzzing: without it, a long run of name characters was tried at each of
+# its positions, each try running to its end).
+_CALL = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)\x04")
 _CONSTANT_NAMES = {"None": "null", "True": "true", "False": "false",
                    "inf": "Infinity", "nan": "NaN"}
 # One character for one (str.translate's fast path for ASCII), then each
