@@ -36,6 +36,9 @@ DEFAULT_MAX_CONNECTIONS = 1024
 #: backlogs of lines not yet sent.  Past it, the peers holding the most are
 #: disconnected (with a warning naming this limit).
 DEFAULT_MAX_BUFFERED_BYTES = 1 << 30
+#: Requests at least this long, and replies about as large, are decoded and
+#: encoded off a server's event loop, so that other clients are served meanwhile.
+DEFAULT_OFFLOAD_OVER = 1 << 16
 
 def check_message_size(value: int, name: str = "max_message_size", *,
                        minimum: int = 1) -> int:

@@ -84,6 +84,7 @@ from ._pyon.decode_v2 import make_decoder
 from ._pyon.encode_v1 import EMPTY_SET_V1, build_v1
 from ._pyon.encode_v2 import build_v2, prettify_v2
 from ._pyon.files import atomic_write
+from ._pyon.gcpause import PAUSE_GC_OVER, paused_gc
 from ._pyon.locate import explain_failure
 from ._pyon.options import check_decode_options, check_encode_options
 from ._pyon.registry import _UNSET, Registry
@@ -203,19 +204,31 @@ class Codec:
         ``json.loads`` keywords, checked (see :func:`decode`)."""
         if options:
             check_decode_options("decode", options)
-        s = self._text(s, max_items)
+        return self._read(self._read_any, self._text(s, max_items))
+
+    def decode_v1(self, s: str | bytes, *, max_items: int | None = None) -> Any:
+        """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""
+        return self._read(self._decode_v1_text, self._text(s, max_items))
+
+    def decode_v2(self, s: str | bytes, *, max_items: int | None = None) -> Any:
+        """Read PYON v2 (JSON) text only."""
+        return self._read(self._read_v2, self._text(s, max_items))
+
+    @staticmethod
+    def _read(reader: Callable[[str], Any], s: str) -> Any:
+        if len(s) < PAUSE_GC_OVER:
+            return reader(s)
+        with paused_gc():  # a large text: see gcpause
+            return reader(s)
+
+    def _read_any(self, s: str) -> Any:
         if '"' not in s and ("(" in s or "'" in s):
             # no JSON string anywhere, yet a parenthesis or a quote: not JSON
             return self._decode_v1_text(s)
         return _reader_v2.decode_v2(s, self._tables()._json, self._decode_v1_text)
 
-    def decode_v1(self, s: str | bytes, *, max_items: int | None = None) -> Any:
-        """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""
-        return self._decode_v1_text(self._text(s, max_items))
-
-    def decode_v2(self, s: str | bytes, *, max_items: int | None = None) -> Any:
-        """Read PYON v2 (JSON) text only."""
-        return _reader_v2.decode_v2(self._text(s, max_items), self._tables()._json)
+    def _read_v2(self, s: str) -> Any:
+        return _reader_v2.decode_v2(s, self._tables()._json)
 
     def _decode_v1_text(self, s: str) -> Any:
         calls = self._tables()._v1_calls
