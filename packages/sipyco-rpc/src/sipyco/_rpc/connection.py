@@ -43,7 +43,8 @@ from . import protocol as p
 
 __all__ = [
     "NEED_DATA", "Identified", "Selected", "Reply", "ClientConnection",
-    "HelloReceived", "SelectionRequested", "RequestReceived", "HangUp", "ServerConnection",
+    "HelloReceived", "SelectionRequested", "RequestReceived", "RequestUnread", "HangUp",
+    "ServerConnection",
 ]
 
 
@@ -379,6 +380,14 @@ class RequestReceived(NamedTuple):  # one is made per request
     refusal: dict | None = None
 
 
+class RequestUnread(NamedTuple):
+    """A request line at least ``read_over`` bytes long (see
+    :class:`ServerConnection`), not yet decoded: pass ``line`` to
+    :meth:`ServerConnection.read_request`, which may run in another thread."""
+
+    line: bytes
+
+
 class HangUp(Exception):
     """A client broke the handshake: close the connection without a word
     (what upstream servers do); ``reason`` is for the log.  ``tls``: the
@@ -404,11 +413,18 @@ class ServerConnection:
     handshake nothing a client sends closes the connection: an undecodable,
     malformed or over-long request becomes a RequestReceived carrying the
     failed reply to send, so the client learns why and stays in step.
+
+    With ``read_over`` set, a request line of at least that many bytes comes
+    as a :class:`RequestUnread` event instead, for the driver to decode
+    where it likes (the asyncio server: in a thread, so that a large request
+    does not hold its other clients up) with :meth:`read_request`.  Between
+    the event and that call the connection must be left alone.
     """
 
     def __init__(self, targets, features, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 description: str | None = None):
+                 description: str | None = None, read_over: int | None = None):
         check_message_size(max_message_size, minimum=SMALLEST_SERVER_LIMIT)
+        self._read_over = read_over
         self._targets = targets
         self._features = list(features)
         self._description = description
@@ -427,11 +443,17 @@ class ServerConnection:
         counts them against its server-wide budget.)"""
         return self._lines.buffered
 
-    def next_event(self) -> HelloReceived | SelectionRequested | RequestReceived | _NeedData:
+    def next_event(self) -> (HelloReceived | SelectionRequested | RequestReceived | RequestUnread
+                             | _NeedData):
         step = self._step
         if step is _REQUESTS:  # the hot path first
             line = self._lines.next_line()
-            return NEED_DATA if line is None else self._request(line)
+            if line is None:
+                return NEED_DATA
+            if self._read_over is not None and type(line) is bytes \
+                    and len(line) >= self._read_over:
+                return RequestUnread(line)
+            return self.read_request(line)
         if step is _ACCEPTING:  # what follows the selection waits for accept()
             return NEED_DATA
         if step is _HELLO and began_tls(self._lines.peek(len(TLS_RECORD_START))):
@@ -470,7 +492,8 @@ class ServerConnection:
         self._lines.limit = self.max_message_size
         return self.codec.encode(set(method_names))
 
-    def _request(self, line: bytes | LineTooLong) -> RequestReceived:
+    def read_request(self, line: bytes | LineTooLong) -> RequestReceived:
+        """The event for one request line (see :class:`RequestUnread`)."""
         if isinstance(line, LineTooLong):
             return RequestReceived(None, p.failed_reply(MessageTooLarge(
                 "request", line.size, self.max_message_size, whose="the server's")))

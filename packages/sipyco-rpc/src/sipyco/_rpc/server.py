@@ -13,16 +13,26 @@ from sipyco._bounds import (
     DEFAULT_MAX_BUFFERED_BYTES,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_OFFLOAD_OVER,
     SMALLEST_SERVER_LIMIT,
     check_message_size,
     check_timeout,
 )
+from sipyco._pyon.gcpause import paused_gc
+from sipyco._pyon.weight import UNIT_BYTES, heavier_than
 from sipyco._streams import READ_CHUNK
 from sipyco._tls import log_tls_on_plain
 from sipyco.asyncio_tools import AsyncioServer, peer_name
 
 from . import protocol as p
-from .connection import NEED_DATA, HangUp, SelectionRequested, ServerConnection
+from .connection import (
+    NEED_DATA,
+    HangUp,
+    RequestReceived,
+    RequestUnread,
+    SelectionRequested,
+    ServerConnection,
+)
 from .introspect import document, method_list, public_callables
 
 __all__ = ["Server"]
@@ -58,6 +68,16 @@ class Server(AsyncioServer):
     therefore be no larger than the smaller of ``max_message_size`` and
     ``max_buffered_bytes``.  At most ``max_connections`` clients are served at
     once (see :class:`~sipyco.asyncio_tools.AsyncioServer`).
+
+    No client holds the others up while its request is read or its reply
+    written: a request line of at least ``offload_over`` bytes (default 64
+    KiB) is decoded in a worker thread, and so is a reply whose value looks
+    as large (a quick, bounded look at its size, not an encoding); the event
+    loop meanwhile serves the other connections.  The reader and writer are
+    Python code that lets the loop's thread in every few milliseconds; the
+    C JSON reader does not, but reads even 4 MiB in tens of milliseconds.
+    Calls themselves still run on the loop, one at a time as above.
+    ``offload_over=None`` keeps everything on the event loop thread.
     """
 
     def __init__(self, targets: dict[str, Any], description: str | None = None,
@@ -66,7 +86,8 @@ class Server(AsyncioServer):
                  handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
                  advertise_v2: bool = True,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES):
+                 max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+                 offload_over: int | None = DEFAULT_OFFLOAD_OVER):
         if not isinstance(targets, dict) or not targets:
             raise ValueError("targets must be a non-empty dict of name -> object")
         for name in targets:
@@ -76,12 +97,15 @@ class Server(AsyncioServer):
         check_message_size(max_message_size, minimum=SMALLEST_SERVER_LIMIT)
         check_timeout(handshake_timeout, "handshake_timeout", allow_none=False)
         check_message_size(max_buffered_bytes, "max_buffered_bytes")
+        if offload_over is not None:
+            check_message_size(offload_over, "offload_over")
         super().__init__(max_connections=max_connections)
         self.targets = targets
         self.description = description
         self.builtin_terminate = builtin_terminate
         self.allow_parallel = allow_parallel
         self.max_message_size = max_message_size
+        self.offload_over = offload_over
         self.handshake_timeout = handshake_timeout
         self._features = [p.FEATURE_PYON_V2] if advertise_v2 else []
         self._budget = _RequestBudget(max_buffered_bytes)
@@ -161,7 +185,8 @@ class Server(AsyncioServer):
     async def _serve_client(self, holding: _Holding, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> None:
         conn = ServerConnection(self.targets, self._features, description=self.description,
-                                max_message_size=self.max_message_size)
+                                max_message_size=self.max_message_size,
+                                read_over=self.offload_over)
         try:
             selection = await asyncio.wait_for(self._handshake(conn, holding, reader, writer),
                                                self.handshake_timeout)
@@ -187,12 +212,16 @@ class Server(AsyncioServer):
         await writer.drain()
 
         transport = writer.transport
+        reply_offload = None if self.offload_over is None else self.offload_over // UNIT_BYTES
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
                 if not await self._read(conn, holding, reader):
                     return  # the client closed the connection (or was closed)
                 continue
+            offloaded = type(event) is RequestUnread
+            if offloaded:
+                event = await asyncio.to_thread(_read_request, conn, event.line)
             if event.request is None:
                 reply = event.refusal
             else:
@@ -200,7 +229,19 @@ class Server(AsyncioServer):
                 if reply is None:  # SystemExit under builtin_terminate
                     self.request_terminate()
                     return
-            writer.write(conn.reply(reply))
+            if reply_offload is not None and reply["status"] == "ok" \
+                    and heavier_than(reply["ret"], reply_offload):
+                offloaded = True
+                line = await asyncio.to_thread(_write_reply, conn, reply)
+            else:
+                line = conn.reply(reply)
+            writer.write(line)
+            if offloaded:
+                # Freeing a large request or reply can take as long as
+                # building it: let a thread drop the last references.
+                garbage = [event, reply]
+                event = reply = None
+                await asyncio.to_thread(garbage.clear)
             if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
                 await writer.drain()  # a slow reader: wait rather than buffer without end
 
@@ -249,6 +290,16 @@ class Server(AsyncioServer):
         except Exception as exc:  # noqa: BLE001 - the remote caller gets it
             return p.failed_reply(exc)
         return p.ok_reply(ret)
+
+
+def _read_request(conn: ServerConnection, line: bytes) -> RequestReceived:
+    with paused_gc():
+        return conn.read_request(line)
+
+
+def _write_reply(conn: ServerConnection, reply: dict) -> bytes:
+    with paused_gc():
+        return conn.reply(reply)
 
 
 class _Holding:
