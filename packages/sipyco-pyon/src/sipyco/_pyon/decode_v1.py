@@ -23,6 +23,8 @@ import re
 import unicodedata
 from operator import length_hint
 
+import numpy
+
 from ..errors import DecodeError, NestingTooDeep
 from .specials import TAKES_VIEWS as _TAKES_VIEWS
 from .specials import V1_CONSTANTS as _CONSTANTS
@@ -82,11 +84,21 @@ _STR_ESCAPE = re.compile(
     r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]{1,100}\}|[0-7]{1,3}|.)")
 _BYTES_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{1,3}|.)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Escapes the unicode_escape codec reads otherwise than _str_escape, or warns
-# about: unknown ones (kept as they are by both, with a warning by the
-# codec) and octal ones past 0o377.
-_UNSURE_ESCAPE = re.compile(r"\\(?:[^xuUN0-7abfnrtv\\'\"]|[4-7][0-7]{2})")
+# Long literals are read by the unicode_escape codec when every escape is one
+# it surely reads as _str_escape does, without a warning: not an unknown one
+# (both keep it as it is, the codec with a warning), nor an octal one that
+# may pass 0o377 (one starting with 4-7).
 _LONG_ESCAPED = 1 << 12
+# Each byte as _sure_escapes sees it: 2 for a backslash, 1 for a character
+# that makes a sure escape after one, 0 for any other.
+_ESCAPE_CLASS = bytearray(256)
+for _c in b"xuUN0123abfnrtv'\"":
+    _ESCAPE_CLASS[_c] = 1
+_ESCAPE_CLASS[0x5C] = 2
+_ESCAPE_CLASS = bytes(_ESCAPE_CLASS)
+# A literal whose end hides behind more escaped quotes than this is cut with
+# the escapes of the whole text masked once (see _escaped_literal_end).
+_ESCAPED_QUOTES = 16
 
 # Parser states and frame kinds.
 _VALUE, _SEP, _AFTER_COLON = 0, 1, 2
@@ -165,12 +177,62 @@ def _decode_str(tok: str) -> str:
         except ValueError:
             pass
     body = tok[1:-1]
-    if len(body) > _LONG_ESCAPED and body.isascii() and _UNSURE_ESCAPE.search(body) is None:
-        try:  # a long one: Python's own escapes, in C
-            return _join_surrogates(body.encode("ascii").decode("unicode_escape"))
-        except UnicodeDecodeError:
-            pass  # (a malformed escape: refused below, with its reason)
+    if len(body) > _LONG_ESCAPED and body.isascii():
+        raw = body.encode("ascii")
+        if _sure_escapes(raw):
+            try:  # a long one: Python's own escapes, in C
+                return _join_surrogates(raw.decode("unicode_escape"))
+            except UnicodeDecodeError:
+                pass  # (a malformed escape: refused below, with its reason)
     return _join_surrogates(_STR_ESCAPE.sub(_str_escape, body))
+
+
+def _sure_escapes(body: bytes) -> bool:
+    """Whether every escape of the ASCII ``body`` is one the unicode_escape
+    codec reads as :func:`_str_escape` does (without a warning).  A few
+    passes in C: the character after each backslash, every backslash
+    taken as the start of an escape.  (The second of an escaped pair of
+    backslashes is not one: what follows it may then be judged unsure
+    wrongly, which only sends the body to the exact, slower path.)"""
+    if body.endswith(b"\\"):
+        return False
+    classes = numpy.frombuffer(body.translate(_ESCAPE_CLASS), dtype=numpy.uint8)
+    return not bool(((classes[:-1] == 2) & (classes[1:] == 0)).any())
+
+
+def _masked(text: str) -> str:
+    """``text`` with every escaped backslash and escaped quote replaced by
+    two NULs, the same length: an unescaped quote is then found with one
+    ``str.find``.  (Runs of backslashes pair from their first, as escapes
+    do; a backslash outside a literal is refused before this matters.)"""
+    return text.replace("\\\\", "\0\0").replace("\\'", "\0\0").replace('\\"', "\0\0")
+
+
+def _escaped_literal_end(text: str, pos: int, q: str, close: int, masked: list) -> int:
+    """Where the literal opened by the ``q`` just before ``pos`` ends (the
+    index after its closing quote), when a backslash comes before the first
+    ``q`` after ``pos`` (at ``close``, or -1): as the _REST_OF_LITERAL
+    expression finds it, but with ``str.find`` (that expression steps
+    through the escapes one by one).  ``masked`` caches :func:`_masked`."""
+    tries = 0
+    while close >= 0:
+        slashes = 0
+        while text[close - 1 - slashes] == "\\":  # stops at the opening quote
+            slashes += 1
+        if slashes % 2 == 0:
+            break
+        tries += 1
+        if tries > _ESCAPED_QUOTES:
+            if not masked:
+                masked.append(_masked(text))
+            close = masked[0].find(q, close + 1)
+            break
+        close = text.find(q, close + 1)
+    if close < 0 or text.find("\n", pos, close) >= 0:
+        # unterminated, or spanning lines: the expression's own cut, which
+        # the parser then refuses
+        return _REST_OF_LITERAL[q].match(text, pos).end()
+    return close + 1
 
 
 def _decode_bytes(tok: str) -> bytes:
@@ -196,6 +258,7 @@ def _tokens_long(text: str, offsets: list | None = None):
     end = len(text)
     match = _TOKENS_LONG.match
     raw = None  # the whole text as bytes, made once if a long bytes literal turns up
+    masked: list = []  # the text with its escapes masked, made once if needed
     while pos < end:
         m = match(text, pos)
         if m is None:  # only trailing whitespace is left
@@ -210,8 +273,8 @@ def _tokens_long(text: str, offsets: list | None = None):
                      and text.find("\n", pos, close) < 0)
             if plain:
                 stop = close + 1
-            else:  # escapes, or unterminated: one linear regex scan either way
-                stop = _REST_OF_LITERAL[q].match(text, pos).end()
+            else:  # escapes, or unterminated
+                stop = _escaped_literal_end(text, pos, q, close, masked)
             tok = None
             if plain and close - pos > _PREBUILD_OVER:
                 if len(m.group(1)) == 1:
