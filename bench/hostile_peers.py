@@ -2,9 +2,11 @@
 
 ``python hostile_peers.py MODE ...`` runs one of:
 
-* ``rpc-server CAP_MIB MAX_MESSAGE_SIZE MAX_BUFFERED_BYTES``: a pc_rpc
-  Server with an ``echo`` target (offering PYON v2; a client that does not
-  ask for it gets v1);
+* ``rpc-server CAP_MIB MAX_MESSAGE_SIZE MAX_BUFFERED_BYTES [OFFLOAD_OVER]``:
+  a pc_rpc Server with an ``echo`` target (offering PYON v2; a client that
+  does not ask for it gets v1), started with ``offload_over=OFFLOAD_OVER``
+  when it is given (an int, or ``none`` for None), with the Server's
+  default otherwise;
 * ``echoer PORT TIMEOUT``: a Client calling ``echo`` in a loop, timing each
   call; ``stop`` on stdin makes it print every (start, duration) as JSON;
 * ``decode ROW SCALE CAP_MIB``: ``pyon.decode`` of one row's text alone, and
@@ -30,6 +32,7 @@ import asyncio
 import functools
 import gc
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -80,14 +83,15 @@ def _nparray(shape, dtype_v1: str, dtype_v2: str, version: int, what: str) -> Te
                  small_reply=True)
 
 
-def _colliding_keys(scale: float) -> list[int]:
-    n = max(100, round(60_000 * scale))
+def _colliding_keys(scale: float, n: int | None = None) -> list[int]:
+    if n is None:
+        n = max(100, round(60_000 * scale))
     # n keys sharing the hash 7, and n distinct small ones (none of them 7)
     return [k * M61 + 7 for k in range(1, n + 1)] + list(range(8, 8 + n))
 
 
-def _hash_dict_v1(scale: float) -> Texts:
-    keys = _colliding_keys(scale)
+def _hash_dict_v1(scale: float, n: int | None = None) -> Texts:
+    keys = _colliding_keys(scale, n)
     value = "{" + ", ".join(f"{k}: 0" for k in keys) + "}"
     baseline = "{" + ", ".join(f'"{k}": 0' for k in keys) + "}"
     n = len(keys)
@@ -169,6 +173,129 @@ TEXTS: dict[str, Callable[[float], Texts]] = {
 }
 
 
+# ------------------------------------------------------ the stall texts ---
+
+#: What bench/hostile.py's request_line puts around a value's text (the
+#: whole line, newline included), by codec version.
+CALL_AROUND = {2: len('{"action":"call","name":"echo","args":[],"kwargs":{}}\n'),
+               1: len('{"action": "call", "name": "echo", "args": [], "kwargs": {}}\n')}
+STALL_BYTES = 4 * MiB  # upstream's whole message limit
+
+
+def stall_bytes(scale: float) -> int:
+    """Most bytes a stall row's request line takes: just under 4 MiB at
+    scale 1 (and never under 4 KiB)."""
+    return max(4096, round(STALL_BYTES * scale)) - 1
+
+
+def _room(scale: float, version: int) -> int:
+    """Characters left for the value in a stall row's request line."""
+    return stall_bytes(scale) - CALL_AROUND[version]
+
+
+def _uniform(room: int, head: str, item: str, sep: str, tail: str) -> tuple[str, int]:
+    """head + n copies of item joined by sep + tail, with the largest n
+    (at least 2) that fits in room characters; and n."""
+    n = max(2, (room - len(head) - len(tail) + len(sep)) // (len(item) + len(sep)))
+    return head + sep.join([item] * n) + tail, n
+
+
+def _distinct(room: int, head: str, items, sep: str, tail: str) -> tuple[str, int]:
+    """head + as many of the iterable items (texts) as fit in room
+    characters, joined by sep, + tail; and how many (at least 2)."""
+    parts, used = [], len(head) + len(tail) - len(sep)
+    for item in items:
+        used += len(sep) + len(item)
+        if used > room and len(parts) >= 2:
+            break
+        parts.append(item)
+    return head + sep.join(parts) + tail, len(parts)
+
+
+def _stall_list(scale: float, version: int, item: str, sep: str, value: Any,
+                what: str) -> Texts:
+    """A list of one repeated item; checked as n copies of value."""
+    text, n = _uniform(_room(scale, version), "[", item, sep, "]")
+    return Texts(text, version, text if version == 2 else None,
+                 f"{what}, {n:,} items",
+                 lambda x: isinstance(x, list) and len(x) == n and
+                 all(type(v) is type(value) and v == value for v in x))
+
+
+def _stall_tuple_of_lists(scale: float) -> Texts:
+    text, n = _uniform(_room(scale, 1), "(", "[]", ",", ")")
+    return Texts(text, 1, None, f"v1 ([],[],...), {n:,} items",
+                 lambda x: isinstance(x, tuple) and len(x) == n and
+                 all(v == [] for v in x))
+
+
+def _stall_x41(scale: float) -> Texts:
+    text, n = _uniform(_room(scale, 1), '"', "\\x41", "", '"')
+    return Texts(text, 1, None, f"v1 string of {n:,} \\x41 escapes",
+                 lambda x: x == "A" * n)
+
+
+def _stall_int_key_dict(scale: float) -> Texts:
+    text, n = _distinct(_room(scale, 1), "{", (f"{i}: 0" for i in itertools.count()),
+                        ", ", "}")
+    return Texts(text, 1, None, f"v1 dict of {n:,} distinct int keys",
+                 lambda x: isinstance(x, dict) and len(x) == n and
+                 all(type(k) is int for k in x) and not any(x.values()))
+
+
+def _stall_str_key_dict(scale: float) -> Texts:
+    text, n = _distinct(_room(scale, 2), "{", (f'"{i}":0' for i in itertools.count()),
+                        ",", "}")
+    return Texts(text, 2, text, f"dict of {n:,} distinct string keys",
+                 lambda x: isinstance(x, dict) and len(x) == n and not any(x.values()))
+
+
+def _stall_set(scale: float) -> Texts:
+    text, n = _distinct(_room(scale, 1), "{", map(str, itertools.count()), ", ", "}")
+    return Texts(text, 1, None, f"v1 set of {n:,} distinct ints",
+                 lambda x: isinstance(x, set) and x == set(range(n)))
+
+
+def _stall_ints_tail_tuple(scale: float) -> Texts:
+    text, n = _uniform(_room(scale, 1), "[", "12", ",", ",(1,)]")
+    return Texts(text, 1, None, f"v1 [12,12,...,(1,)], {n + 1:,} items",
+                 lambda x: isinstance(x, list) and len(x) == n + 1 and x[-1] == (1,)
+                 and x.count(12) == n)
+
+
+def _stall_hash_dict(scale: float) -> Texts:
+    """_hash_dict_v1 with as many key pairs as fit (a colliding key and a
+    small one each)."""
+    room = _room(scale, 1)
+    used, n = 0, 0  # "{" and "}" make up for the ", " the last key goes without
+    while True:
+        pair = len(str((n + 1) * M61 + 7)) + len(str(8 + n)) + 2 * len(": 0, ")
+        if used + pair > room and n >= 1:
+            break
+        used += pair
+        n += 1
+    return _hash_dict_v1(scale, n)
+
+
+#: row name -> function of the scale giving the row's Texts (table C): each
+#: value's whole request line just under 4 MiB at scale 1.
+STALL_TEXTS: dict[str, Callable[[float], Texts]] = {
+    "stall-empty-lists": lambda s: _stall_list(s, 2, "[]", ",", [], "[[],[],...]"),
+    "stall-tuple-of-lists-v1": _stall_tuple_of_lists,
+    "stall-empty-dicts": lambda s: _stall_list(s, 2, "{}", ",", {}, "[{},{},...]"),
+    "stall-ints": lambda s: _stall_list(s, 2, "0", ",", 0, "[0,0,...]"),
+    "stall-floats": lambda s: _stall_list(s, 2, "0.5", ",", 0.5, "[0.5,0.5,...]"),
+    "stall-none-v1": lambda s: _stall_list(s, 1, "None", ", ", None, "v1 [None, None, ...]"),
+    "stall-sq-strings-v1": lambda s: _stall_list(s, 1, "''", ", ", "", "v1 ['', '', ...]"),
+    "stall-x41-v1": _stall_x41,
+    "stall-int-key-dict-v1": _stall_int_key_dict,
+    "stall-str-key-dict": _stall_str_key_dict,
+    "stall-set-v1": _stall_set,
+    "stall-ints-tail-tuple-v1": _stall_ints_tail_tuple,
+    "stall-hash-dict-v1": _stall_hash_dict,
+}
+
+
 # ----------------------------------------------------------- utilities ---
 
 def status_of(pid: int | str, field: str) -> int | None:
@@ -235,13 +362,19 @@ class Echo:
         return value
 
 
-def rpc_server(cap_mib: int, max_message_size: int, max_buffered_bytes: int) -> None:
+def rpc_server(cap_mib: int, max_message_size: int, max_buffered_bytes: int,
+               offload_over: str | None = None) -> None:
+    """``offload_over``: the argument as given (an int's text, or ``none``);
+    None leaves the Server's default."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s:%(name)s:%(message)s")
     from sipyco.pc_rpc import Server
 
+    options = {}
+    if offload_over is not None:
+        options["offload_over"] = None if offload_over == "none" else int(offload_over)
     cap_address_space(cap_mib)
     _serve(lambda: Server({"echo": Echo()}, max_message_size=max_message_size,
-                          max_buffered_bytes=max_buffered_bytes))
+                          max_buffered_bytes=max_buffered_bytes, **options))
 
 
 def echoer(port: int, timeout: float) -> None:
@@ -462,7 +595,7 @@ def publisher(megabytes: float) -> None:
 def main(argv: list[str]) -> None:
     mode, args = argv[0], argv[1:]
     if mode == "rpc-server":
-        rpc_server(int(args[0]), int(args[1]), int(args[2]))
+        rpc_server(int(args[0]), int(args[1]), int(args[2]), *args[3:4])
     elif mode == "echoer":
         echoer(int(args[0]), float(args[1]))
     elif mode == "decode":
