@@ -23,7 +23,14 @@ from sipyco import pyon
 from sipyco._pyon import decode_v1 as exact_reader
 from sipyco._pyon.decode_v1 import DEFAULT_MAX_DEPTH
 from sipyco._pyon.specials import V1_CALLS
-from sipyco._pyon.v1_fast import DECLINED, FAST_OVER, decode_fast
+from sipyco._pyon.v1_fast import (
+    _NOT_IN_PLACE,
+    DECLINED,
+    FAST_OVER,
+    _in_place,
+    _one_quote_kind,
+    decode_fast,
+)
 from sipyco.errors import DecodeError
 
 
@@ -77,6 +84,14 @@ _values = st.recursive(
                    | st.dictionaries(_text, inner, max_size=3).map(OrderedDict)),
     max_leaves=20)
 
+# Values whose v1 text is JSON but for quotes and constants: read in place.
+_plain_text = st.text(alphabet=st.characters(codec="ascii", exclude_characters="\\'\"\n"),
+                      max_size=8) | st.sampled_from(["None", "nan", "True", "x:y", "[", "{}"])
+_json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_infinity=False) | _plain_text,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_plain_text, inner, max_size=4),
+    max_leaves=20)
+
 _SETTINGS = settings(max_examples=400, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
 
@@ -97,7 +112,19 @@ _DAMAGE = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(
 
 
 @_SETTINGS
-@given(_values, _DAMAGE)
+@given(_json_like)
+def test_json_shaped_text_is_read_in_place_exactly(value):
+    text = pyon.encode_v1(value)
+    quote = _one_quote_kind(text, bytes_too=True)
+    if quote is None:
+        return  # a literal ending in b, or both quote kinds: cut into pieces
+    got = _in_place(text, quote, DEFAULT_MAX_DEPTH)
+    assert got is not _NOT_IN_PLACE, text
+    assert same(got, exact(text)), text
+
+
+@_SETTINGS
+@given(_values | _json_like, _DAMAGE)
 def test_a_damaged_text_is_never_read_differently(value, damage):
     text = pyon.encode_v1(value)
     for position, piece, how in damage:
@@ -127,6 +154,9 @@ SHAPES = {
     "ints, then a tuple": "[" + "12," * N + "(1,)]",
     "many tuples": "[" + ", ".join(["(1, 2)"] * N) + "]",
     "single-quoted strings": "[" + ", ".join(["'abc'"] * N) + "]",
+    "None, True, False, nan": "[" + ", ".join(["None", "True", "False", "nan"] * (N // 4)) + "]",
+    "dicts of str keys": "[" + ", ".join(["{'a': 'None', 'b': [True, 1.5], 'c': {}}"] * N) + "]",
+    "strings holding code": "[" + ", ".join(["'(x): {None} [nan] *j'"] * N) + "]",
     "double-quoted strings": '[' + ", ".join(['"it\'s"'] * N) + "]",
     "both quotes": "[" + ", ".join(["'a'", '"b\'"'] * (N // 2)) + "]",
     "escaped strings": "[" + ", ".join(["'a\\tb'"] * N) + "]",
@@ -149,6 +179,31 @@ def test_the_long_shapes_are_read_by_the_fast_path(text):
     assert got is not DECLINED
     assert same(got, exact(text))
     assert same(pyon.decode(text), got)
+
+
+@pytest.mark.parametrize("text, in_place", [
+    ("[" + ", ".join(["'abc'"] * 100) + "]", True),
+    ("[" + ", ".join(["None", "True", "False", "nan", "null", "true"] * 10) + "]", True),
+    ("{'a': [1, {'b': None}], 'c': 'x'}", True),
+    ("['(x): {None} [nan] *j', 'Infinity']", True),   # in literals: left alone
+    ("[1, 2, 3]", True),
+    ("{1: 2}", False), ("{'a', 'b'}", False), ("[(1, 2)]", False), ("[inf]", False),
+    ("[NaN]", False), ("[Infinity]", False), ("[1j]", False), ("['abc]", False),
+    ("['a\nb']", False), ("[b'x']", False), ("[{*()}]", False),
+])
+def test_in_place_takes_json_shaped_texts_only(text, in_place):
+    quote = _one_quote_kind(text, bytes_too=True)
+    got = _NOT_IN_PLACE if quote is None else _in_place(text, quote, DEFAULT_MAX_DEPTH)
+    assert (got is not _NOT_IN_PLACE) == in_place
+    if in_place:
+        assert same(got, exact(text))
+
+
+def test_in_place_refuses_nesting_too_deep_in_code_not_in_literals():
+    deep = "[" * (DEFAULT_MAX_DEPTH + 1) + "]" * (DEFAULT_MAX_DEPTH + 1)
+    assert _in_place(deep, "'", DEFAULT_MAX_DEPTH) is DECLINED
+    brackets = "['" + "[" * 1000 + "']"
+    assert _in_place(brackets, "'", DEFAULT_MAX_DEPTH) == ["[" * 1000]
 
 
 @pytest.mark.parametrize("text", [

@@ -42,12 +42,13 @@ import json
 import re
 import string
 from itertools import repeat
+from json.encoder import encode_basestring_ascii
 from operator import is_
 
 import numpy
 
 from ..errors import DecodeError
-from .decode_v1 import _closed, _decode_bytes, _decode_str
+from .decode_v1 import _closed, _decode_bytes, _decode_str, _join_surrogates, _sure_escapes
 from .values import guard_hash_collisions
 
 __all__ = ["DECLINED", "decode_fast", "FAST_OVER"]
@@ -75,7 +76,7 @@ DECLINED = object()
 _LITERAL = re.compile(r"([bB]?'[^'\\\n]*(?:\\.[^'\\\n]*)*'?"
                       r'|[bB]?"[^"\\\n]*(?:\\.[^"\\\n]*)*"?)')
 # Characters the rewriting uses as markers of its own, in the code.
-_RESERVED = re.compile(r"[\x01-\x07]")
+_RESERVED = "\x01\x02\x03\x04\x05\x06\x07"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _EMPTY_SET = re.compile(r"\{\s*\*\s*\(\s*\)\s*\}")
@@ -85,13 +86,21 @@ _EMPTY_SET = re.compile(r"\{\s*\*\s*\(\s*\)\s*\}")
 # fuzzing: without it, a long run of name characters was tried at each of
 # its positions, each try running to its end).
 _CALL = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)\x04")
-_CONSTANT_NAMES = {"None": "null", "True": "true", "False": "false",
-                   "inf": "Infinity", "nan": "NaN"}
+# v1's constants, JSON's spellings, and a letter that only some names have:
+# where that letter is absent, so is the name (a test in C, much cheaper
+# than looking for the name).
+_CONSTANT_NAMES = (("None", "null", "N"), ("True", "true", "T"), ("False", "false", "F"),
+                   ("inf", "Infinity", "i"), ("nan", "NaN", "a"))
 # One character for one (str.translate's fast path for ASCII), then each
 # marker character expanded with str.replace: both in C, one pass each.
 # Each closer names itself, so that a bracket closed by the wrong kind is
 # caught (by JSON, or by the hook comparing the two keys).
 _MARK = str.maketrans({"(": "\x04", ")": "\x05", "{": "\x06", "}": "\x01", ":": "\x07"})
+# The same, and True and False spelt as JSON spells them, in the same pass:
+# for code without calls, where a T or an F can only be in a name, and the
+# only names it can make JSON's are True and False.
+_MARK_TF = str.maketrans({"(": "\x04", ")": "\x05", "{": "\x06", "}": "\x01", ":": "\x07",
+                          "T": "t", "F": "f"})
 _EXPAND = (("\x04", '{"(":['), ("\x05", '],")":0}'), ("\x06", '{"{":['),
            ("\x01", '],"}":0}'), ("\x07", ',{":":0},'), ("\x02", '],",":0,")":0}'),
            ("\x03", '{"*":0}'))
@@ -101,6 +110,24 @@ _DEPTH_STEP[[ord(c) for c in "([{"]] = 1
 _DEPTH_STEP[[ord(c) for c in ")]}"]] = -1
 _NAME_END = numpy.zeros(256, dtype=bool)
 _NAME_END[[ord(c) for c in string.ascii_letters + string.digits + "_"]] = True
+
+
+# Texts read in place (see _in_place): per byte, 1 if it may not be in a
+# literal's body (a newline: literals do not span lines), 2 if it may not be
+# in the code (what the in-place rewriting does not spell: parentheses, the
+# '*' of an empty set, the markers, NUL, the 'j' of complex numbers, the 'i'
+# of inf, the 'I' of JSON's Infinity, the prefix of a bytes literal).
+_IN_PLACE_CLASS = bytearray(256)
+_IN_PLACE_CLASS[ord("\n")] = 1
+for _c in "()*jiIbB\x00\x01\x02\x03\x04\x05\x06\x07":
+    _IN_PLACE_CLASS[ord(_c)] = 2
+_IN_PLACE_CLASS = bytes(_IN_PLACE_CLASS)
+# What bytes.translate deletes to leave only the bytes code may not hold.
+_CODE_GOOD = bytes(c for c in range(256) if _IN_PLACE_CLASS[c] != 2)
+_TRUE_FALSE = bytes.maketrans(b"TF", b"tf")
+_TO_DOUBLE_QUOTES = bytes.maketrans(b"'", b'"')
+_PLAIN_JSON = json.JSONDecoder(strict=False)
+_NOT_IN_PLACE = object()
 
 
 class _Decline(Exception):
@@ -117,10 +144,12 @@ def _sparse(text: str) -> bool:
     return marks * _SPARSE < len(sample)
 
 
-def _one_quote_kind(text: str) -> str | None:
+def _one_quote_kind(text: str, bytes_too: bool = False) -> str | None:
     """The quote character when every literal is a plain str literal quoted
     with it (no backslash anywhere, no other quote, no bytes literal): the
-    text can then be cut at each quote, in C.  None otherwise."""
+    text can then be cut at each quote, in C.  None otherwise.
+    ``bytes_too``: bytes literals are allowed (the caller checks for them
+    in the code, as :func:`_in_place` does)."""
     if "\\" in text:
         return None
     if '"' not in text:
@@ -129,7 +158,7 @@ def _one_quote_kind(text: str) -> str | None:
         q = '"'
     else:
         return None
-    if "b" + q in text or "B" + q in text:
+    if not bytes_too and ("b" + q in text or "B" + q in text):
         return None
     return q
 
@@ -188,6 +217,46 @@ def _survey(code: str, max_depth: int) -> bool:
     return bool(_NAME_END[chars[where]].any())
 
 
+def _str_literals_at_once(joined: str, count: int) -> list[str] | None:
+    """The JSON piece of each of ``count`` str literals joined with NULs (none
+    holding one), all read at once: numpy finds where each literal starts
+    and ends, the unicode_escape codec reads all their bodies in one call,
+    and the JSON writer writes them back, each a C call.  None when one of
+    them is not sure to read so (a bytes literal, non-ASCII text, an
+    unterminated literal or one whose closing quote follows a backslash, an
+    escape the codec could read otherwise, an escaped NUL): they are then
+    read one by one, as the v1 reader reads them."""
+    if not joined.isascii():
+        return None
+    chars = numpy.frombuffer(joined.encode("ascii"), dtype=numpy.uint8)
+    seps = numpy.flatnonzero(chars == 0)
+    starts = numpy.empty(count, dtype=numpy.intp)
+    starts[0] = 0
+    starts[1:] = seps + 1
+    ends = numpy.empty(count, dtype=numpy.intp)
+    ends[:-1] = seps - 1
+    ends[-1] = len(chars) - 1
+    if (ends <= starts).any():
+        return None  # a literal of one character: a quote alone
+    opening = chars[starts]
+    if not ((opening == ord("'")) | (opening == ord('"'))).all() \
+            or (chars[ends] != opening).any() or (chars[ends - 1] == ord("\\")).any():
+        return None
+    keep = numpy.ones(len(chars), dtype=bool)
+    keep[starts] = False
+    keep[ends] = False
+    bodies = chars[keep].tobytes()
+    if not _sure_escapes(bodies):
+        return None
+    try:
+        text = bodies.decode("unicode_escape")
+    except UnicodeDecodeError:
+        return None
+    if text.count("\x00") != count - 1:
+        return None  # an escaped NUL: the bodies cannot be told apart
+    return list(map(encode_basestring_ascii, _join_surrogates(text).split("\x00")))
+
+
 def _literal_values(lits: list[str]) -> tuple[list[str], list]:
     """The JSON piece for each literal, and the values the ``{"'": N}``
     pieces point into."""
@@ -204,6 +273,9 @@ def _literal_values(lits: list[str]) -> tuple[list[str], list]:
         if min(map(len, lits)) < 2 or not all(map(str.endswith, lits, repeat("'"))):
             raise _Decline
         return joined.replace("'", '"').split("\x00"), values
+    pieces = _str_literals_at_once(joined, len(lits))
+    if pieces is not None:
+        return pieces, values
     pieces = []
     for lit in lits:
         opening = 1 if lit[0] in "bB" else 0
@@ -226,25 +298,29 @@ def _rewrite_code(code: str, pieces: int, max_depth: int) -> tuple[list[str], in
     """The JSON pieces for the code between literals (``pieces`` of them,
     joined with NULs), and its count of ':'."""
     if not code.isascii() or code.count("\x00") != pieces - 1 \
-            or _RESERVED.search(code) is not None:
+            or any(map(code.__contains__, _RESERVED)):
         raise _Decline  # (non-ASCII code is a name JSON would refuse anyway)
-    if "Infinity" in code or "NaN" in code or "j" in code:
-        raise _Decline  # JSON's names for v1's inf and nan; complex numbers
+    if "j" in code or ("I" in code and "Infinity" in code) or ("a" in code and "NaN" in code):
+        raise _Decline  # complex numbers; JSON's names for v1's inf and nan
     colons = code.count(":")
     calls = _survey(code, max_depth)
     if "*" in code:
         code = _EMPTY_SET.sub("\x03", code)
-    # a trailing comma as the writers write it (any other form is left for
-    # JSON to refuse)
-    code = code.replace(", )", "\x02").replace(",)", "\x02").translate(_MARK)
+    if ")" in code:
+        # a trailing comma as the writers write it (any other form is left
+        # for JSON to refuse)
+        code = code.replace(", )", "\x02").replace(",)", "\x02")
+    code = code.translate(_MARK if calls else _MARK_TF)
     if calls:
         code = _CALL.sub(r'{"\1":[', code)
     for mark, expansion in _EXPAND:
-        code = code.replace(mark, expansion)
+        if mark in code:
+            code = code.replace(mark, expansion)
     # Plain replacement is safe: inside a longer name it leaves a name JSON
     # refuses (or a call name nobody registered), so the text is declined.
-    for name, spelling in _CONSTANT_NAMES.items():
-        code = code.replace(name, spelling)
+    for name, spelling, letter in _CONSTANT_NAMES:
+        if letter in code:
+            code = code.replace(name, spelling)
     return code.split("\x00"), colons
 
 
@@ -260,13 +336,98 @@ def _guard(members: list, what: str) -> None:
         raise _Refused(f"cannot build {what}: {exc}") from None
 
 
+def _in_place(text: str, quote: str, max_depth: int):
+    """The value of a v1 text that is JSON but for its quotes and constants,
+    rewritten without being cut into pieces; or _NOT_IN_PLACE (DECLINED for
+    nesting past ``max_depth``).
+
+    Cutting a text into code and literals costs a string per piece, which
+    for a list of short strings is most of the reading.  Here the text is
+    ASCII, its literals are str literals quoted with ``quote``, without a
+    backslash (see :func:`_one_quote_kind`), and its code has nothing but what JSON spells
+    alike or nearly: brackets, braces, colons, commas, numbers, and the
+    names None, True, False, nan (and JSON's null, true, false, which v1
+    takes too).  numpy finds which bytes are in a literal (an odd count of
+    quotes before them), and the names are respelt at the code's positions
+    only, same length for same length.  Dicts are JSON objects then: a text
+    with sets or dicts of other keys fails as JSON, and is cut after all.
+    """
+    if not text or not text.isascii():
+        return _NOT_IN_PLACE
+    raw = text.encode("ascii")
+    if quote not in text:
+        return _code_in_place(raw, max_depth)
+    chars = numpy.frombuffer(raw, dtype=numpy.uint8)
+    classes = numpy.frombuffer(raw.translate(_IN_PLACE_CLASS), dtype=numpy.uint8)
+    inside = numpy.cumsum(chars == ord(quote), dtype=numpy.uint8)
+    inside &= 1  # 1 from an opening quote up to its closing quote
+    if inside[-1]:
+        return _NOT_IN_PLACE  # an unterminated literal
+    code = inside == 0
+    if numpy.where(code, classes & 2, classes & 1).any():
+        return _NOT_IN_PLACE
+    if raw.count(b"[") + raw.count(b"{") > max_depth:
+        steps = _DEPTH_STEP[chars]
+        steps[~code] = 0
+        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
+            return DECLINED  # the v1 reader refuses it, naming the offset
+    out = bytearray(raw.translate(_TO_DOUBLE_QUOTES) if quote == "'" else raw)
+    spelt = numpy.frombuffer(out, dtype=numpy.uint8)
+    if b"T" in raw:
+        spelt[(chars == ord("T")) & code] = ord("t")  # True -> true
+    if b"F" in raw:
+        spelt[(chars == ord("F")) & code] = ord("f")  # False -> false
+    if b"N" in raw:
+        head = code[:-1] & (chars[:-1] == ord("N"))
+        if (head & (chars[1:] == ord("a"))).any():
+            return _NOT_IN_PLACE  # JSON's NaN, which v1 does not have
+        at = numpy.flatnonzero(head[:-2] & (chars[1:-2] == ord("o"))
+                               & (chars[2:-1] == ord("n")) & (chars[3:] == ord("e")))
+        spelt[at], spelt[at + 1], spelt[at + 2], spelt[at + 3] = b"null"
+    if b"nan" in raw:
+        at = numpy.flatnonzero(code[:-2] & (chars[:-2] == ord("n")) & (chars[1:-1] == ord("a"))
+                               & (chars[2:] == ord("n")))
+        spelt[at] = spelt[at + 2] = ord("N")  # nan -> NaN
+    try:
+        return _PLAIN_JSON.decode(out.decode("ascii"))
+    except Exception:  # noqa: BLE001 - not JSON after all: cut it into pieces
+        return _NOT_IN_PLACE
+
+
+def _code_in_place(raw: bytes, max_depth: int):
+    """:func:`_in_place` for a text without literals, where every byte is
+    code: the same checks and respellings, by bytes methods alone."""
+    if raw.translate(None, _CODE_GOOD) or b"Na" in raw:
+        return _NOT_IN_PLACE
+    if raw.count(b"[") + raw.count(b"{") > max_depth:
+        steps = _DEPTH_STEP[numpy.frombuffer(raw, dtype=numpy.uint8)]
+        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
+            return DECLINED
+    if b"T" in raw or b"F" in raw:
+        raw = raw.translate(_TRUE_FALSE)
+    if b"N" in raw:
+        raw = raw.replace(b"None", b"null")
+    if b"nan" in raw:
+        raw = raw.replace(b"nan", b"NaN")
+    try:
+        return _PLAIN_JSON.decode(raw.decode("ascii"))
+    except Exception:  # noqa: BLE001 - not JSON after all
+        return _NOT_IN_PLACE
+
+
 def decode_fast(text: str, constructors: dict, max_depth: int):
     """The value of the PYON v1 ``text``, or :data:`DECLINED`."""
     if _sparse(text):
         return DECLINED  # few items for its length: cheap for the v1 reader
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return DECLINED  # the v1 reader joins raw surrogate pairs
-    quote = _one_quote_kind(text)
+    quote = _one_quote_kind(text, bytes_too=True)
+    if quote:
+        value = _in_place(text, quote, max_depth)
+        if value is not _NOT_IN_PLACE:
+            return value
+        if "b" + quote in text or "B" + quote in text:
+            quote = None  # perhaps a bytes literal: cut as below
     if quote:
         parts = text.split(quote)
     else:
