@@ -347,3 +347,18 @@ def test_large_decode_pauses_the_collector_and_small_one_does_not(gate_type):
     assert len(pyon.decode(pyon.encode([gate, "short"]))) == 2
     assert Gate.gc_seen == [False, True]
     assert gc.isenabled()
+
+
+def test_heavier_than_never_raises():
+    class Odd:
+        @property
+        def nbytes(self):
+            raise RuntimeError("no size")
+
+    class BadLength(list):
+        def __len__(self):
+            raise RuntimeError("no length")
+
+    assert heavier_than(Odd(), 10)
+    assert heavier_than([BadLength()], 10)
+    assert heavier_than({"k": Odd()}, 10)

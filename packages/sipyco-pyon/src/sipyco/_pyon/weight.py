@@ -45,6 +45,9 @@ def _members(values) -> tuple[int, Any]:
 def heavier_than(value: Any, limit: int) -> bool:
     """Whether ``value`` weighs more than ``limit`` units (see the module).
 
+    It never raises: a value whose size cannot be told (a length or an
+    ``nbytes`` that raises) is taken as heavy, and left to the writer.
+
     A container's length counts for its members of light types (None,
     bool, numbers), which are not visited.  Arrays and memoryviews weigh
     their ``nbytes``.  Values of other kinds (numpy scalars, registered
@@ -54,6 +57,13 @@ def heavier_than(value: Any, limit: int) -> bool:
     """
     if type(value) in _LIGHT:
         return limit < 1
+    try:
+        return _heavier(value, limit)
+    except Exception:  # noqa: BLE001 - an odd value: let the writer judge it
+        return True
+
+
+def _heavier(value: Any, limit: int) -> bool:
     weight = 0
     pending = [value]
     pop, extend = pending.pop, pending.extend
