@@ -10,6 +10,7 @@ serves it, and both calls succeed.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 import threading
@@ -362,3 +363,59 @@ def test_heavier_than_never_raises():
     assert heavier_than(Odd(), 10)
     assert heavier_than([BadLength()], 10)
     assert heavier_than({"k": Odd()}, 10)
+
+
+# ------------------------------------------------------------ fairness ---
+
+class Marks:
+    """Records the order in which calls ran (and the ticker's turns)."""
+
+    def __init__(self):
+        self.log = []
+
+    def mark(self):
+        self.log.append("call")
+
+
+def test_a_pipelining_client_lets_the_loop_serve_others_every_few_calls(serve):
+    """Thousands of calls sent at once and all received are not answered in
+    one turn of the event loop: every _FAIR_SHARE calls, the loop runs what
+    else is ready.  A ticker on the server's loop, which logs a turn each
+    time it runs, shows it: between two of its turns at most _FAIR_SHARE
+    calls ran.  (Without the yield, every call of one read, thousands,
+    would run between two turns.)"""
+    from sipyco._rpc.server import _FAIR_SHARE
+
+    target = Marks()
+    server = serve({"t": target})
+    stop = threading.Event()
+
+    async def ticker():
+        while not stop.is_set():
+            target.log.append("tick")
+            await asyncio.sleep(0)
+
+    ticking = asyncio.run_coroutine_threadsafe(ticker(), server.loop)
+    calls = 5000
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(b"ARTIQ pc_rpc\n")
+            read_lines(sock, 1)
+            sock.sendall(b"t pyon_v2\n")
+            read_lines(sock, 1)
+            sock.sendall(p.V2.encode_call("mark", (), {}) * calls)
+            replies = read_lines(sock, calls)
+    finally:
+        stop.set()
+        ticking.result(WAIT)
+    assert all(line == b'{"status":"ok","ret":null}' for line in replies)
+    runs, run = [], 0
+    for entry in target.log:
+        if entry == "call":
+            run += 1
+        else:
+            runs.append(run)
+            run = 0
+    runs.append(run)
+    assert sum(runs) == calls
+    assert max(runs) <= _FAIR_SHARE

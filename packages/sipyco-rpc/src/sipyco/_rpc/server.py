@@ -41,6 +41,10 @@ logger = logging.getLogger("sipyco.pc_rpc")
 
 # Past this many unsent reply bytes the server waits for the client to read.
 _WRITE_HIGH_WATER = 1 << 20
+# Requests one connection may have answered before it lets the event loop
+# serve the others: a client pipelining thousands of calls, all already
+# received, would otherwise have them all answered in one turn.
+_FAIR_SHARE = 32
 
 
 class Server(AsyncioServer):
@@ -213,6 +217,7 @@ class Server(AsyncioServer):
 
         transport = writer.transport
         reply_offload = None if self.offload_over is None else self.offload_over // UNIT_BYTES
+        answered = 0  # since this connection last let the others be served
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
@@ -244,6 +249,10 @@ class Server(AsyncioServer):
                 await asyncio.to_thread(garbage.clear)
             if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
                 await writer.drain()  # a slow reader: wait rather than buffer without end
+            answered += 1
+            if answered >= _FAIR_SHARE:
+                answered = 0
+                await asyncio.sleep(0)
 
     async def _process(self, target: Any, request: p.Call | p.MethodListRequest) -> dict | None:
         """The reply to a request (None: stop serving, see builtin_terminate)."""
