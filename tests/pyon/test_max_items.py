@@ -104,3 +104,27 @@ def test_load_file_takes_the_limit(tmp_path):
     with pytest.raises(TooManyItems):
         pyon.load_file(path, max_items=50)
     assert pyon.load_file(path) == [[]] * 100
+
+
+@pytest.mark.parametrize("quote", ["'", '"'])
+def test_the_count_is_exact_across_the_slices_it_is_made_in(quote):
+    """A text of several counting slices (1 MiB each), with punctuation in
+    strings and an escape: counted to the value, not one more or less."""
+    items = 1_200_000  # "[1," ... "]" plus a few strings: over 2 MiB of text
+    text = "[" + "1," * (items - 3) + quote + "a,b\\n" + quote + ", " + quote + "[{(" + quote \
+        + ", 1]"
+    assert len(text) > 2 * (1 << 20)
+    values = items + 1  # the list and its items
+    assert len(pyon.decode_v1(text, max_items=values)) == items
+    with pytest.raises(TooManyItems, match=f"up to {values} values, more than "
+                                           f"max_items={values - 1}"):
+        pyon.decode_v1(text, max_items=values - 1)
+
+
+def test_the_quick_count_alone_is_exact_across_slices():
+    items = 1_300_000
+    text = "[" + "1," * (items - 1) + "1]"
+    assert len(text) > 2 * (1 << 20)
+    assert len(pyon.decode_v1(text, max_items=items + 1)) == items
+    with pytest.raises(TooManyItems, match=f"up to {items + 1} values"):
+        pyon.decode_v1(text, max_items=items)

@@ -15,7 +15,9 @@ size of the text).  Punctuation inside string literals is not counted; that
 is only worked out when the quick count, which includes it, is over the
 limit.  A text shorter than twice the limit needs no count at all: each
 value takes two characters at least (itself and a separator, or a bracket
-pair), bar one.
+pair), bar one.  The counting holds no copy of the text longer than
+:data:`_COUNT_CHUNK` characters: a refused text costs no more than its own
+bytes, and an accepted one little beyond them.
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ def check_max_items(max_items: int) -> int:
 
 # Every byte but the punctuation that bounds the count of values.
 _NOT_COUNTED = bytes(c for c in range(256) if c not in b",:[{(")
+# Characters of the text encoded and filtered at a time.
+_COUNT_CHUNK = 1 << 20
+
+
+def _punctuation(text: str) -> int:
+    """``1 +`` the count of ``, : [ { (`` in ``text``, in C passes over
+    one slice of :data:`_COUNT_CHUNK` characters at a time."""
+    kept = 0
+    for start in range(0, len(text), _COUNT_CHUNK):
+        piece = text[start:start + _COUNT_CHUNK].encode("utf-8", "surrogatepass")
+        kept += len(piece.translate(None, _NOT_COUNTED))
+    return 1 + kept
 
 
 def _bound(text: str) -> int:
@@ -60,18 +74,7 @@ def check_items(text: str, max_items: int) -> None:
     than ``max_items`` values (see the module docstring)."""
     if len(text) < 2 * max_items:
         return  # each value but one takes two characters at least
-    if "\\" not in text and "'" not in text:
-        # no escape and one kind of quote: every '"' opens or closes a
-        # string, so what is between strings is cut out in C (an array's
-        # payload is then never looked at)
-        found = _bound("".join(text.split('"')[0::2]))
-        if found > max_items:
-            _refuse(found, max_items)
-        return
-    # the punctuation that counts, kept in one C pass over the bytes
-    kept = text.encode("utf-8", "surrogatepass").translate(None, _NOT_COUNTED)
-    count = kept.count
-    found = 1 + count(b",") + count(b":") + count(b"[") + count(b"{") + count(b"(")
+    found = _punctuation(text)
     if found <= max_items:
         return
     found = _bound(text)  # exact about empty pairs, which need the text itself

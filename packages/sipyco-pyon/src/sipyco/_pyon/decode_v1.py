@@ -23,8 +23,6 @@ import re
 import unicodedata
 from operator import length_hint
 
-import numpy
-
 from ..errors import DecodeError, NestingTooDeep
 from .specials import TAKES_VIEWS as _TAKES_VIEWS
 from .specials import V1_CONSTANTS as _CONSTANTS
@@ -96,6 +94,11 @@ for _c in b"xuUN0123abfnrtv'\"":
     _ESCAPE_CLASS[_c] = 1
 _ESCAPE_CLASS[0x5C] = 2
 _ESCAPE_CLASS = bytes(_ESCAPE_CLASS)
+# Long escaped literals are read in slices of this many characters, each cut
+# at a backslash found within _ESCAPE_REACH characters of the slice's end,
+# a reach longer than any escape (see _decode_escaped_span).
+_SPAN_CHUNK = 1 << 18
+_ESCAPE_REACH = 256
 # A literal whose end hides behind more escaped quotes than this is cut with
 # the escapes of the whole text masked once (see _escaped_literal_end).
 _ESCAPED_QUOTES = 16
@@ -190,14 +193,18 @@ def _decode_str(tok: str) -> str:
 def _sure_escapes(body: bytes) -> bool:
     """Whether every escape of the ASCII ``body`` is one the unicode_escape
     codec reads as :func:`_str_escape` does (without a warning).  A few
-    passes in C: the character after each backslash, every backslash
-    taken as the start of an escape.  (The second of an escaped pair of
-    backslashes is not one: what follows it may then be judged unsure
-    wrongly, which only sends the body to the exact, slower path.)"""
-    if body.endswith(b"\\"):
-        return False
-    classes = numpy.frombuffer(body.translate(_ESCAPE_CLASS), dtype=numpy.uint8)
-    return not bool(((classes[:-1] == 2) & (classes[1:] == 0)).any())
+    passes in C: each byte classed (backslash, sure after one, other),
+    escaped backslashes paired off (a run pairs from its first, as escapes
+    do), then the character after each remaining backslash looked at."""
+    end = len(body)
+    while end and body[end - 1] == 0x5C:
+        end -= 1
+    if (len(body) - end) % 2:
+        return False  # ends inside an escape
+    classes = body.translate(_ESCAPE_CLASS)
+    if b"\x02\x02" in classes:  # escaped backslashes: runs pair from their first
+        classes = classes.replace(b"\x02\x02", b"\x01\x01")
+    return b"\x02\x00" not in classes
 
 
 def _masked(text: str) -> str:
@@ -208,12 +215,14 @@ def _masked(text: str) -> str:
     return text.replace("\\\\", "\0\0").replace("\\'", "\0\0").replace('\\"', "\0\0")
 
 
-def _escaped_literal_end(text: str, pos: int, q: str, close: int, masked: list) -> int:
+def _escaped_literal_end(text: str, pos: int, q: str, close: int,
+                         masked: list) -> tuple[int, bool]:
     """Where the literal opened by the ``q`` just before ``pos`` ends (the
     index after its closing quote), when a backslash comes before the first
     ``q`` after ``pos`` (at ``close``, or -1): as the _REST_OF_LITERAL
     expression finds it, but with ``str.find`` (that expression steps
-    through the escapes one by one).  ``masked`` caches :func:`_masked`."""
+    through the escapes one by one); and whether a closing quote ends it.
+    ``masked`` caches :func:`_masked`."""
     tries = 0
     while close >= 0:
         slashes = 0
@@ -231,8 +240,55 @@ def _escaped_literal_end(text: str, pos: int, q: str, close: int, masked: list) 
     if close < 0 or text.find("\n", pos, close) >= 0:
         # unterminated, or spanning lines: the expression's own cut, which
         # the parser then refuses
-        return _REST_OF_LITERAL[q].match(text, pos).end()
-    return close + 1
+        return _REST_OF_LITERAL[q].match(text, pos).end(), False
+    return close + 1, True
+
+
+def _decode_escaped_span(text: str, start: int, end: int, q: str) -> str | None:
+    """The value of the long str literal whose body is ``text[start:end]``
+    (escapes in it), read from ``text`` without a copy of the whole body:
+    a double-quoted one by JSON's string scanner in place, if its escapes
+    are JSON's; else in slices of _SPAN_CHUNK characters by the
+    unicode_escape codec, each cut where no escape is (before the last
+    backslash that starts one).  None when that is not sure to read as
+    :func:`_decode_str` would (then the literal is read as a token)."""
+    if q == '"':
+        try:
+            value, after = json.decoder.scanstring(text, start, False)
+        except ValueError:
+            pass
+        else:
+            if after == end + 1:
+                return value
+    pieces = []
+    i = start
+    while i < end:
+        j = min(end, i + _SPAN_CHUNK)
+        if j < end:
+            # Cut before the last escape that starts near the end (an
+            # escape is at most about a hundred characters long, and holds
+            # no backslash); a pair of backslashes is one escape.
+            k = text.rfind("\\", max(i + 1, j - _ESCAPE_REACH), j)
+            if k >= 0:
+                first = k
+                while first > i and text[first - 1] == "\\":
+                    first -= 1
+                if (k - first) % 2:
+                    k -= 1  # the second of a pair: cut before the pair
+                if k > i:
+                    j = k
+        piece = text[i:j]
+        if not piece.isascii():
+            return None
+        raw = piece.encode("ascii")
+        if not _sure_escapes(raw):
+            return None
+        try:
+            pieces.append(raw.decode("unicode_escape"))
+        except UnicodeDecodeError:
+            return None
+        i = j
+    return _join_surrogates("".join(pieces))
 
 
 def _decode_bytes(tok: str) -> bytes:
@@ -274,9 +330,14 @@ def _tokens_long(text: str, offsets: list | None = None):
             if plain:
                 stop = close + 1
             else:  # escapes, or unterminated
-                stop = _escaped_literal_end(text, pos, q, close, masked)
+                stop, closed = _escaped_literal_end(text, pos, q, close, masked)
             tok = None
-            if plain and close - pos > _PREBUILD_OVER:
+            if not plain and closed and stop - pos > _PREBUILD_OVER and len(m.group(1)) == 1:
+                value = _decode_escaped_span(text, pos, stop - 1, q)
+                if value is not None:
+                    tok = _PREBUILT
+                    prebuilt.append(value)
+            elif plain and close - pos > _PREBUILD_OVER:
                 if len(m.group(1)) == 1:
                     tok = _PREBUILT
                     prebuilt.append(text[pos:close])
