@@ -354,9 +354,22 @@ def _in_place(text: str, quote: str, max_depth: int):
     """
     if not text or not text.isascii():
         return _NOT_IN_PLACE
+    # The JSON text is made by a function of its own, so that everything
+    # made on the way is freed before the values are (memory: the peak is
+    # the JSON text and the values).
+    json_text = _code_as_json(text, max_depth) if quote not in text \
+        else _as_json(text, quote, max_depth)
+    if type(json_text) is not str:
+        return json_text  # _NOT_IN_PLACE, or DECLINED
+    try:
+        return _PLAIN_JSON.decode(json_text)
+    except Exception:  # noqa: BLE001 - not JSON after all: cut it into pieces
+        return _NOT_IN_PLACE
+
+
+def _as_json(text: str, quote: str, max_depth: int):
+    """The JSON text :func:`_in_place` reads, for a text with literals."""
     raw = text.encode("ascii")
-    if quote not in text:
-        return _code_in_place(raw, max_depth)
     chars = numpy.frombuffer(raw, dtype=numpy.uint8)
     classes = numpy.frombuffer(raw.translate(_IN_PLACE_CLASS), dtype=numpy.uint8)
     inside = numpy.cumsum(chars == ord(quote), dtype=numpy.uint8)
@@ -388,15 +401,14 @@ def _in_place(text: str, quote: str, max_depth: int):
         at = numpy.flatnonzero(code[:-2] & (chars[:-2] == ord("n")) & (chars[1:-1] == ord("a"))
                                & (chars[2:] == ord("n")))
         spelt[at] = spelt[at + 2] = ord("N")  # nan -> NaN
-    try:
-        return _PLAIN_JSON.decode(out.decode("ascii"))
-    except Exception:  # noqa: BLE001 - not JSON after all: cut it into pieces
-        return _NOT_IN_PLACE
+    del spelt
+    return out.decode("ascii")
 
 
-def _code_in_place(raw: bytes, max_depth: int):
-    """:func:`_in_place` for a text without literals, where every byte is
+def _code_as_json(text: str, max_depth: int):
+    """:func:`_as_json` for a text without literals, where every byte is
     code: the same checks and respellings, by bytes methods alone."""
+    raw = text.encode("ascii")
     if raw.translate(None, _CODE_GOOD) or b"Na" in raw:
         return _NOT_IN_PLACE
     if raw.count(b"[") + raw.count(b"{") > max_depth:
@@ -409,10 +421,7 @@ def _code_in_place(raw: bytes, max_depth: int):
         raw = raw.replace(b"None", b"null")
     if b"nan" in raw:
         raw = raw.replace(b"nan", b"NaN")
-    try:
-        return _PLAIN_JSON.decode(raw.decode("ascii"))
-    except Exception:  # noqa: BLE001 - not JSON after all
-        return _NOT_IN_PLACE
+    return raw.decode("ascii")
 
 
 def decode_fast(text: str, constructors: dict, max_depth: int):
