@@ -354,6 +354,8 @@ def _in_place(text: str, quote: str, max_depth: int):
     """
     if not text or not text.isascii():
         return _NOT_IN_PLACE
+    if "{" in text and ":" not in text and text.count("{") != text.count("{}"):
+        return _NOT_IN_PLACE  # sets: JSON would fail on them, after the work
     # The JSON text is made by a function of its own, so that everything
     # made on the way is freed before the values are (memory: the peak is
     # the JSON text and the values).
