@@ -72,6 +72,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import hostile_peers as hp  # noqa: E402
+from selection import select  # noqa: E402
 
 PEERS = os.path.join(HERE, "hostile_peers.py")
 MiB = 1 << 20
@@ -898,23 +899,6 @@ def markdown(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def selected(patterns: list[str] | None) -> list[str]:
-    names = list(TABLE_A) + list(TABLE_B) + list(TABLE_C)
-    if not patterns:
-        return names
-
-    def matches(pattern: str, name: str) -> bool:
-        # a row's whole name selects that row alone ("hash-dict-v1", not also
-        # "stall-hash-dict-v1"); anything else, every row holding it
-        return pattern == name if pattern in names else pattern in name
-
-    chosen = [n for n in names if any(matches(p, n) for p in patterns)]
-    unknown = [p for p in patterns if not any(matches(p, n) for n in names)]
-    if unknown:
-        raise SystemExit(f"no row matches {unknown}; rows: {', '.join(names)}")
-    return chosen
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -938,7 +922,7 @@ def main(argv=None) -> int:
     if args.list:
         print("\n".join(list(TABLE_A) + list(TABLE_B) + list(TABLE_C)))
         return 0
-    names = selected(args.row)
+    names = select(list(TABLE_A) + list(TABLE_B) + list(TABLE_C), args.row, "row")
     if args.decode_only:
         names = [n for n in names if n in TABLE_A]
     if args.stalls:

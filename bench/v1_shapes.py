@@ -50,6 +50,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from selection import select
+
 MiB = 1 << 20
 MAX_TIME_RATIO = 2.0
 MAX_MEMORY_RATIO = 1.5
@@ -375,23 +379,6 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def selected(patterns: list[str] | None) -> list[str]:
-    names = list(SHAPES)
-    if not patterns:
-        return names
-
-    def matches(pattern: str, name: str) -> bool:
-        # a whole name selects that shape alone ("tuples", not also
-        # "ints-tail-tuple"); anything else, every shape holding it
-        return pattern == name if pattern in names else pattern in name
-
-    chosen = [n for n in names if any(matches(p, n) for p in patterns)]
-    unknown = [p for p in patterns if not any(matches(p, n) for n in names)]
-    if unknown:
-        raise SystemExit(f"no shape matches {unknown}; shapes: {', '.join(names)}")
-    return chosen
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -407,7 +394,7 @@ def main(argv=None) -> int:
         return 0
     if args.size <= 0 or args.rounds < 1:
         parser.error("--size must be positive and --rounds at least 1")
-    names = selected(args.shape)
+    names = select(list(SHAPES), args.shape, "shape")
 
     import numpy
 
