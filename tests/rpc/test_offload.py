@@ -19,9 +19,10 @@ import pytest
 
 from sipyco import pyon
 from sipyco._pyon.gcpause import paused_gc
-from sipyco._pyon.weight import heavier_than
+from sipyco._pyon.weight import UNIT_BYTES, heavier_than
 from sipyco._rpc import protocol as p
 from sipyco._rpc.connection import (
+    ALWAYS_UNREAD,
     NEED_DATA,
     RequestReceived,
     RequestUnread,
@@ -29,8 +30,9 @@ from sipyco._rpc.connection import (
 )
 from sipyco.pc_rpc import Client, Server
 
-#: Long enough to pass the default offload bound (64 KiB) with room to spare.
-PADDING = "x" * 200_000
+#: Long enough to pass the default offload bound (64 KiB) with room to spare,
+#: and dense in values (a comma every 2 bytes), as a request slow to read is.
+PADDING = list(range(0, 60_000))
 WAIT = 20  # seconds a gate waits before giving up (only ever reached on failure)
 
 
@@ -91,7 +93,7 @@ class Target:
     def gated_reply(self):
         gate = Gate()
         gate.blocks_writing = True
-        return [PADDING, gate]
+        return [PADDING, gate]  # 60,000 values: a reply slow to write
 
     def ping(self):
         return "pong"
@@ -157,7 +159,7 @@ def test_small_request_is_decoded_in_place_with_the_collector_alone(serve, gate_
     gate = Gate()
     gate.blocks_writing = False
     with Client("127.0.0.1", server.port, "t", timeout=WAIT) as client:
-        assert client.echo_size([gate, "x" * 100]) == 2
+        assert client.echo_size([gate, [0] * 100]) == 2
     assert Gate.gc_seen == [True]
 
 
@@ -199,7 +201,7 @@ def test_offloaded_refusals_and_failures_come_back_in_order(serve):
         sock.sendall(b"t pyon_v2\n")
         read_lines(sock, 1)  # method list
         bad = b'{"action": "call", "name": "echo_size", "args": [' + b"1," * 50_000 + b"\n"
-        missing = p.V2.encode_call("nothing_here", ([PADDING],), {})
+        missing = p.V2.encode_call("nothing_here", (PADDING,), {})
         good = p.V2.encode_call("echo_size", ([PADDING] * 3,), {})
         small = p.V2.encode_call("ping", (), {})
         sock.sendall(bad + missing + small + good)
@@ -226,7 +228,7 @@ def selected(read_over):
 def test_long_request_line_is_left_unread_for_the_driver():
     conn = selected(read_over=100)
     short = p.V2.encode_call("f", (1,), {})
-    long = p.V2.encode_call("f", ("y" * 200,), {})
+    long = p.V2.encode_call("f", ([0] * 100,), {})
     conn.receive_data(short + long)
     first = conn.next_event()
     assert isinstance(first, RequestReceived) and first.request.args == (1,)
@@ -234,7 +236,19 @@ def test_long_request_line_is_left_unread_for_the_driver():
     assert second == RequestUnread(long[:-1])
     assert conn.next_event() is NEED_DATA
     read = conn.read_request(second.line)
-    assert isinstance(read, RequestReceived) and read.request.args == ("y" * 200,)
+    assert isinstance(read, RequestReceived) and read.request.args == ([0] * 100,)
+
+
+def test_a_long_request_of_few_values_is_read_in_place_until_far_longer():
+    """An array's payload (one long literal) is decoded in C: it is left
+    unread only past ALWAYS_UNREAD times read_over."""
+    conn = selected(read_over=100)
+    sparse = p.V2.encode_call("f", ("y" * 1000,), {})
+    conn.receive_data(sparse)
+    assert isinstance(conn.next_event(), RequestReceived)
+    huge = p.V2.encode_call("f", ("y" * (ALWAYS_UNREAD * 100),), {})
+    conn.receive_data(huge)
+    assert isinstance(conn.next_event(), RequestUnread)
 
 
 def test_without_read_over_every_request_is_read_in_place():
@@ -260,11 +274,12 @@ def test_over_long_request_is_refused_not_left_unread():
 
 @pytest.mark.parametrize("value, weight", [
     (None, 1), (1, 1), (2.5, 1), (True, 1), (1j, 1),
-    ("", 1), ("x" * 640, 41), (b"x" * 64, 5), (bytearray(128), 9),
+    ("", 1), ("x" * (10 * UNIT_BYTES), 11), (b"x" * UNIT_BYTES, 2),
+    (bytearray(2 * UNIT_BYTES), 3),
     ([1, 2, 3], 4), ((1.0,) * 10, 11), ({1, 2}, 3), (frozenset(), 1),
-    (["ab", "cd"], 3), (["x" * 640, "y" * 640], 83),
+    (["ab", "cd"], 3), (["x" * (10 * UNIT_BYTES), "y" * (10 * UNIT_BYTES)], 23),
     ({"a": 1, "b": 2}, 3), ({"a": [1, 2]}, 5),
-    ([[1], [2]], 7), ([None, "x" * 640, 3], 45),
+    ([[1], [2]], 7), ([None, "x" * (10 * UNIT_BYTES), 3], 15),
 ])
 def test_heavier_than_counts_values_and_bytes(value, weight):
     if weight:
@@ -274,9 +289,9 @@ def test_heavier_than_counts_values_and_bytes(value, weight):
 
 def test_heavier_than_weighs_arrays_and_memoryviews_by_their_bytes():
     import numpy
-    a = numpy.zeros(1000)  # 8,000 bytes
-    assert heavier_than(a, 500) and not heavier_than(a, 501)
-    assert heavier_than(memoryview(bytes(8000)), 100)
+    a = numpy.zeros(1000 * UNIT_BYTES // 8)  # 1,000 units of bytes
+    assert heavier_than(a, 1000) and not heavier_than(a, 1001)
+    assert heavier_than(memoryview(bytes(200 * UNIT_BYTES)), 100)
     assert not heavier_than(numpy.float64(1.0), 1)
 
 
@@ -290,7 +305,7 @@ def test_heavier_than_stops_early_on_huge_and_self_holding_values():
 
 
 def test_heavier_than_opens_mixed_members_only():
-    big = "x" * 64_000
+    big = "x" * (1000 * UNIT_BYTES)
     assert heavier_than([1, 2.0, None, big], 900)
     assert heavier_than({"k": big}, 900)
     assert heavier_than({big: 1}, 900)

@@ -5,7 +5,9 @@ ones to a thread, so that writing one does not hold other clients up.  The
 question must cost almost nothing for the small values that most replies
 are, and little for large ones: :func:`heavier_than` walks a value only
 until it has seen more than its limit, counting one unit per value and one
-per :data:`UNIT_BYTES` of a string, bytes or array.
+per :data:`UNIT_BYTES` of a string, bytes or array.  A unit is about the
+time the writer spends on one small value, in Python; bytes are written by
+C code (base64, the JSON string writer), about a thousand times faster.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from typing import Any
 
 __all__ = ["heavier_than", "UNIT_BYTES"]
 
-#: Bytes of a str, bytes or array counted as one unit of weight, about what
-#: one small value (a number, a short name) writes: a value weighing ``n``
-#: units writes roughly ``n * UNIT_BYTES`` bytes of text.
-UNIT_BYTES = 16
+#: Bytes of a str, bytes or array counted as one unit of weight: writing a
+#: KiB of them takes about as long as writing one small value.
+UNIT_BYTES = 1024
 
 _LIGHT = frozenset({type(None), bool, int, float, complex})
 _SIZED = (str, bytes, bytearray)

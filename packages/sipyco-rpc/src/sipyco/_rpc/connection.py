@@ -400,6 +400,10 @@ class HangUp(Exception):
         self.tls = tls
 
 
+#: See :class:`ServerConnection`'s ``read_over``.
+DENSE_BYTES = 64
+ALWAYS_UNREAD = 64
+
 # The server's steps.
 _HELLO, _SELECTION, _ACCEPTING, _REQUESTS = "hello", "selection", "accepting", "requests"
 
@@ -414,11 +418,16 @@ class ServerConnection:
     malformed or over-long request becomes a RequestReceived carrying the
     failed reply to send, so the client learns why and stays in step.
 
-    With ``read_over`` set, a request line of at least that many bytes comes
-    as a :class:`RequestUnread` event instead, for the driver to decode
-    where it likes (the asyncio server: in a thread, so that a large request
-    does not hold its other clients up) with :meth:`read_request`.  Between
-    the event and that call the connection must be left alone.
+    With ``read_over`` set, a request line that is slow to decode comes as
+    a :class:`RequestUnread` event instead, for the driver to decode where
+    it likes (the asyncio server: in a thread, so that a large request does
+    not hold its other clients up) with :meth:`read_request`.  Slow: at
+    least ``read_over`` bytes holding many values (a comma per
+    :data:`DENSE_BYTES` bytes or more: the reader spends Python time per
+    value), or at least :data:`ALWAYS_UNREAD` times ``read_over`` bytes
+    whatever they hold (an array's payload is decoded in C, a gigabyte a
+    second or so).  Between the event and that call the connection must be
+    left alone.
     """
 
     def __init__(self, targets, features, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
@@ -451,7 +460,7 @@ class ServerConnection:
             if line is None:
                 return NEED_DATA
             if self._read_over is not None and type(line) is bytes \
-                    and len(line) >= self._read_over:
+                    and len(line) >= self._read_over and self._slow(line):
                 return RequestUnread(line)
             return self.read_request(line)
         if step is _ACCEPTING:  # what follows the selection waits for accept()
@@ -480,6 +489,10 @@ class ServerConnection:
             raise HangUp(f"it asked for unknown features {features!r:.80}")
         self._step = _ACCEPTING
         return SelectionRequested(target, tuple(features))
+
+    def _slow(self, line: bytes) -> bool:
+        return len(line) >= ALWAYS_UNREAD * self._read_over \
+            or line.count(b",") * DENSE_BYTES >= len(line)
 
     def identify(self) -> bytes:
         """The identification line (plain JSON, what 1.8 servers write)."""

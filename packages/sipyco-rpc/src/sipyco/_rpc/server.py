@@ -19,7 +19,7 @@ from sipyco._bounds import (
     check_timeout,
 )
 from sipyco._pyon.gcpause import paused_gc
-from sipyco._pyon.weight import UNIT_BYTES, heavier_than
+from sipyco._pyon.weight import heavier_than
 from sipyco._streams import READ_CHUNK
 from sipyco._tls import log_tls_on_plain
 from sipyco.asyncio_tools import AsyncioServer, peer_name
@@ -74,10 +74,13 @@ class Server(AsyncioServer):
     once (see :class:`~sipyco.asyncio_tools.AsyncioServer`).
 
     No client holds the others up while its request is read or its reply
-    written: a request line of at least ``offload_over`` bytes (default 64
-    KiB) is decoded in a worker thread, and so is a reply whose value looks
-    as large (a quick, bounded look at its size, not an encoding); the event
-    loop meanwhile serves the other connections.  The reader and writer are
+    written: a request slow to decode (a line of at least ``offload_over``
+    bytes, default 64 KiB, dense in values; or 64 times as long, whatever it
+    holds) is decoded in a worker thread, and so is a reply that looks as
+    slow to write (a quick, bounded look at its values and bytes, not an
+    encoding); the event loop meanwhile serves the other connections.
+    Arrays and strings of a few MiB, which are decoded and encoded in C, stay
+    on the loop: handing them over would cost more than it saves.  The reader and writer are
     Python code that lets the loop's thread in every few milliseconds; the
     C JSON reader does not, but reads even 4 MiB in tens of milliseconds.
     Calls themselves still run on the loop, one at a time as above.
@@ -216,7 +219,9 @@ class Server(AsyncioServer):
         await writer.drain()
 
         transport = writer.transport
-        reply_offload = None if self.offload_over is None else self.offload_over // UNIT_BYTES
+        # a reply weighing this many units (values, KiB of bytes) is written
+        # in a thread: about what a dense request of offload_over bytes holds
+        reply_offload = None if self.offload_over is None else self.offload_over // 4
         answered = 0  # since this connection last let the others be served
         while True:
             event = conn.next_event()
