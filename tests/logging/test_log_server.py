@@ -223,3 +223,50 @@ async def test_stop_closes_open_connections(raw, sender, captured):
     await captured.wait_for(1, sender.name)
     await server.stop()
     assert await s.disconnected()
+
+
+@pytest.mark.asyncio
+async def test_a_flooding_source_lets_the_loop_serve_others(log_server, raw, sender, captured):
+    """Thousands of records sent at once, all received, are not re-emitted in
+    one turn of the event loop: a ticker task on the same loop gets a turn
+    at least every _FAIR_SHARE lines.  (Without the yield, every line of one
+    read ran between two of its turns.)"""
+    from sipyco.logging_tools import _FAIR_SHARE
+
+    order = []
+    n = sender.name
+
+    class Marker(logging.Handler):
+        def emit(self, record):
+            if getattr(record, "source", None) == "flood":
+                order.append("record")
+
+    marker = Marker()
+    sender.addHandler(marker)  # re-emitted through the sender's logger, which does not propagate
+    stop = asyncio.Event()
+
+    async def ticker():
+        while not stop.is_set():
+            order.append("tick")
+            await asyncio.sleep(0)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        s = await raw(log_server.port, hello=None)
+        count = 5000
+        await s.send(HELLO + "".join(f"flood:INFO:{n}:r{i}\n" for i in range(count)).encode())
+        await captured.wait_for(count, n)
+    finally:
+        stop.set()
+        await ticking
+        sender.removeHandler(marker)
+    runs, run = [], 0
+    for entry in order:
+        if entry == "record":
+            run += 1
+        else:
+            runs.append(run)
+            run = 0
+    runs.append(run)
+    assert sum(runs) == count
+    assert max(runs) <= _FAIR_SHARE

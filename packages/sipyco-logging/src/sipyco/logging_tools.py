@@ -72,6 +72,8 @@ logging.addLevelName(TRACE, "TRACE")
 logger = logging.getLogger(__name__)
 
 HELLO = b"ARTIQ logging\n"
+# Lines one source may have taken before the log server lets the others in.
+_FAIR_SHARE = 64
 
 
 def log_with_name(name: str, *args, **kwargs) -> None:
@@ -394,10 +396,17 @@ class Server(AsyncioServer):
         lines.limit = self.max_message_size
         peer = peer_name(writer)
         assembler = RecordAssembler(max_record_size=self.max_message_size)
+        taken = 0  # lines since this source last let the others be served
         while True:
             line = await lines.next()
             if line is None:
                 break
+            taken += 1
+            if taken >= _FAIR_SHARE:
+                # thousands of lines may already be here: let the event loop
+                # serve the other sources now and then
+                taken = 0
+                await asyncio.sleep(0)
             if isinstance(line, LineTooLong):
                 logger.warning("skipping a log line of %d bytes from %s (over "
                                "max_message_size=%d)", line.size, peer, self.max_message_size)
