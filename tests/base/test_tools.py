@@ -411,9 +411,17 @@ async def test_server_refuses_a_client_without_certificate(certs, caplog):
 
 # ---- SignalHandler and SIGHUP ----------------------------------------------------
 
+def sighup_default() -> None:
+    """For a child's preexec_fn: SIGHUP at its default, whatever the test run
+    was started under (``nohup`` passes it ignored to every child, and a
+    SignalHandler rightly leaves an ignored SIGHUP ignored)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def run_child(code: str) -> str:
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60,
+                         preexec_fn=sighup_default if hasattr(signal, "SIGHUP") else None)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 

@@ -96,8 +96,11 @@ def test_a_controller_ends_gracefully_on_sighup():
     assert HAS_SIGHUP  # POSIX
     controller = pathlib.Path(__file__).resolve().parent.parent / "rpc" / "controller.py"
     port = free_port()
+    # SIGHUP at its default in the controller, even when this test run was
+    # started under nohup (which passes it ignored to every child)
     proc = subprocess.Popen([sys.executable, str(controller), "-p", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     try:
         from support.net import wait_until
 
