@@ -36,9 +36,11 @@ DEFAULT_MAX_CONNECTIONS = 1024
 #: backlogs of lines not yet sent.  Past it, the peers holding the most are
 #: disconnected (with a warning naming this limit).
 DEFAULT_MAX_BUFFERED_BYTES = 1 << 30
-#: Requests at least this long, and replies about as large, are decoded and
-#: encoded off a server's event loop, so that other clients are served meanwhile.
+#: A pc_rpc request at least this long and dense in values (or 64 times as
+#: long), and a reply about as slow to write, is decoded or encoded off the
+#: server's event loop, so that other clients are served meanwhile.
 DEFAULT_OFFLOAD_OVER = 1 << 16
+
 
 def check_message_size(value: int, name: str = "max_message_size", *,
                        minimum: int = 1) -> int:

@@ -204,11 +204,7 @@ class Codec:
         ``json.loads`` keywords, checked (see :func:`decode`)."""
         if options:
             check_decode_options("decode", options)
-        s = self._text(s, max_items)
-        if len(s) < PAUSE_GC_OVER:  # the common case, without a call more
-            return self._read_any(s)
-        with paused_gc():
-            return self._read_any(s)
+        return self._read(self._read_any, self._text(s, max_items))
 
     def decode_v1(self, s: str | bytes, *, max_items: int | None = None) -> Any:
         """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""

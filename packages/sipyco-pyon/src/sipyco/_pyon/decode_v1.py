@@ -181,13 +181,23 @@ def _decode_str(tok: str) -> str:
             pass
     body = tok[1:-1]
     if len(body) > _LONG_ESCAPED and body.isascii():
-        raw = body.encode("ascii")
-        if _sure_escapes(raw):
-            try:  # a long one: Python's own escapes, in C
-                return _join_surrogates(raw.decode("unicode_escape"))
-            except UnicodeDecodeError:
-                pass  # (a malformed escape: refused below, with its reason)
+        value = _escapes_in_c(body.encode("ascii"))  # a long one: in C
+        if value is not None:
+            return _join_surrogates(value)
     return _join_surrogates(_STR_ESCAPE.sub(_str_escape, body))
+
+
+def _escapes_in_c(body: bytes) -> str | None:
+    """The ASCII ``body`` with its escapes read by the unicode_escape codec,
+    if every escape is a sure one (see :func:`_sure_escapes`) and none is
+    malformed; else None (the exact rules then read it, and refuse what
+    they must, with the reason)."""
+    if not _sure_escapes(body):
+        return None
+    try:
+        return body.decode("unicode_escape")
+    except UnicodeDecodeError:
+        return None
 
 
 def _sure_escapes(body: bytes) -> bool:
@@ -280,13 +290,10 @@ def _decode_escaped_span(text: str, start: int, end: int, q: str) -> str | None:
         piece = text[i:j]
         if not piece.isascii():
             return None
-        raw = piece.encode("ascii")
-        if not _sure_escapes(raw):
+        value = _escapes_in_c(piece.encode("ascii"))
+        if value is None:
             return None
-        try:
-            pieces.append(raw.decode("unicode_escape"))
-        except UnicodeDecodeError:
-            return None
+        pieces.append(value)
         i = j
     return _join_surrogates("".join(pieces))
 

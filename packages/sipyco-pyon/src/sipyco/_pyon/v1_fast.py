@@ -48,7 +48,7 @@ from operator import is_
 import numpy
 
 from ..errors import DecodeError
-from .decode_v1 import _closed, _decode_bytes, _decode_str, _join_surrogates, _sure_escapes
+from .decode_v1 import _closed, _decode_bytes, _decode_str, _escapes_in_c, _join_surrogates
 from .values import guard_hash_collisions
 
 __all__ = ["DECLINED", "decode_fast", "FAST_OVER"]
@@ -99,8 +99,7 @@ _MARK = str.maketrans({"(": "\x04", ")": "\x05", "{": "\x06", "}": "\x01", ":": 
 # The same, and True and False spelt as JSON spells them, in the same pass:
 # for code without calls, where a T or an F can only be in a name, and the
 # only names it can make JSON's are True and False.
-_MARK_TF = str.maketrans({"(": "\x04", ")": "\x05", "{": "\x06", "}": "\x01", ":": "\x07",
-                          "T": "t", "F": "f"})
+_MARK_TF = {**_MARK, **str.maketrans("TF", "tf")}
 _EXPAND = (("\x04", '{"(":['), ("\x05", '],")":0}'), ("\x06", '{"{":['),
            ("\x01", '],"}":0}'), ("\x07", ',{":":0},'), ("\x02", '],",":0,")":0}'),
            ("\x03", '{"*":0}'))
@@ -245,14 +244,8 @@ def _str_literals_at_once(joined: str, count: int) -> list[str] | None:
     keep = numpy.ones(len(chars), dtype=bool)
     keep[starts] = False
     keep[ends] = False
-    bodies = chars[keep].tobytes()
-    if not _sure_escapes(bodies):
-        return None
-    try:
-        text = bodies.decode("unicode_escape")
-    except UnicodeDecodeError:
-        return None
-    if text.count("\x00") != count - 1:
+    text = _escapes_in_c(chars[keep].tobytes())
+    if text is None or text.count("\x00") != count - 1:
         return None  # an escaped NUL: the bodies cannot be told apart
     return list(map(encode_basestring_ascii, _join_surrogates(text).split("\x00")))
 
@@ -344,10 +337,10 @@ def _in_place(text: str, quote: str, max_depth: int):
     Cutting a text into code and literals costs a string per piece, which
     for a list of short strings is most of the reading.  Here the text is
     ASCII, its literals are str literals quoted with ``quote``, without a
-    backslash (see :func:`_one_quote_kind`), and its code has nothing but what JSON spells
-    alike or nearly: brackets, braces, colons, commas, numbers, and the
-    names None, True, False, nan (and JSON's null, true, false, which v1
-    takes too).  numpy finds which bytes are in a literal (an odd count of
+    backslash (see :func:`_one_quote_kind`), and its code has nothing but
+    what JSON spells alike or nearly: brackets, braces, colons, commas,
+    numbers, and the names None, True, False, nan (and JSON's null, true,
+    false, which v1 takes too).  numpy finds which bytes are in a literal (an odd count of
     quotes before them), and the names are respelt at the code's positions
     only, same length for same length.  Dicts are JSON objects then: a text
     with sets or dicts of other keys fails as JSON, and is cut after all.

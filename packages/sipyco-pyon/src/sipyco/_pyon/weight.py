@@ -53,8 +53,8 @@ def heavier_than(value: Any, limit: int) -> bool:
     bool, numbers), which are not visited.  Arrays and memoryviews weigh
     their ``nbytes``.  Values of other kinds (numpy scalars, registered
     application types, slices, fractions) count one unit each, their insides
-    unseen: what they write is up to them.  A structure holding itself is not a problem: the
-    walk stops once it has counted past ``limit``.
+    unseen: what they write is up to them.  A structure holding itself is
+    not a problem: the walk stops once it has counted past ``limit``.
     """
     if type(value) in _LIGHT:
         return limit < 1

@@ -383,7 +383,7 @@ class RequestReceived(NamedTuple):  # one is made per request
 
 
 class RequestUnread(NamedTuple):
-    """A request line at least ``read_over`` bytes long (see
+    """A request line slow to decode (see ``read_over`` in
     :class:`ServerConnection`), not yet decoded: pass ``line`` to
     :meth:`ServerConnection.read_request`, which may run in another thread."""
 

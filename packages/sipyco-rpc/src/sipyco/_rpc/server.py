@@ -28,7 +28,6 @@ from . import protocol as p
 from .connection import (
     NEED_DATA,
     HangUp,
-    RequestReceived,
     RequestUnread,
     SelectionRequested,
     ServerConnection,
@@ -80,10 +79,12 @@ class Server(AsyncioServer):
     slow to write (a quick, bounded look at its values and bytes, not an
     encoding); the event loop meanwhile serves the other connections.
     Arrays and strings of a few MiB, which are decoded and encoded in C, stay
-    on the loop: handing them over would cost more than it saves.  The reader and writer are
-    Python code that lets the loop's thread in every few milliseconds; the
-    C JSON reader does not, but reads even 4 MiB in tens of milliseconds.
-    Calls themselves still run on the loop, one at a time as above.
+    on the loop: handing them over would cost more than it saves.  Python
+    code in the thread lets the loop's thread in every few milliseconds; one
+    long C call does not (the JSON scanner over a 4 MiB text of a million
+    values takes up to a few hundred milliseconds, and holds the others up
+    that long).  Calls themselves still run on the loop, one at a time as
+    above; a connection lets the others in after every 32 answered calls.
     ``offload_over=None`` keeps everything on the event loop thread.
     """
 
@@ -231,7 +232,8 @@ class Server(AsyncioServer):
                 continue
             offloaded = type(event) is RequestUnread
             if offloaded:
-                event = await asyncio.to_thread(_read_request, conn, event.line)
+                # (pyon pauses the collector itself for a text this long)
+                event = await asyncio.to_thread(conn.read_request, event.line)
             if event.request is None:
                 reply = event.refusal
             else:
@@ -304,11 +306,6 @@ class Server(AsyncioServer):
         except Exception as exc:  # noqa: BLE001 - the remote caller gets it
             return p.failed_reply(exc)
         return p.ok_reply(ret)
-
-
-def _read_request(conn: ServerConnection, line: bytes) -> RequestReceived:
-    with paused_gc():
-        return conn.read_request(line)
 
 
 def _write_reply(conn: ServerConnection, reply: dict) -> bytes:
