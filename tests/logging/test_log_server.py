@@ -8,6 +8,7 @@ import logging
 
 import pytest
 import pytest_asyncio
+from support.turns import Ticker, runs_between_turns
 
 from sipyco.logging_tools import Server
 
@@ -243,30 +244,15 @@ async def test_a_flooding_source_lets_the_loop_serve_others(log_server, raw, sen
 
     marker = Marker()
     sender.addHandler(marker)  # re-emitted through the sender's logger, which does not propagate
-    stop = asyncio.Event()
-
-    async def ticker():
-        while not stop.is_set():
-            order.append("tick")
-            await asyncio.sleep(0)
-
-    ticking = asyncio.create_task(ticker())
+    ticker = Ticker(order, asyncio.get_running_loop())
     try:
         s = await raw(log_server.port, hello=None)
         count = 5000
         await s.send(HELLO + "".join(f"flood:INFO:{n}:r{i}\n" for i in range(count)).encode())
         await captured.wait_for(count, n)
     finally:
-        stop.set()
-        await ticking
+        await ticker.stop_on_loop()
         sender.removeHandler(marker)
-    runs, run = [], 0
-    for entry in order:
-        if entry == "record":
-            run += 1
-        else:
-            runs.append(run)
-            run = 0
-    runs.append(run)
+    runs = runs_between_turns(order)
     assert sum(runs) == count
     assert max(runs) <= _FAIR_SHARE

@@ -10,12 +10,12 @@ serves it, and both calls succeed.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import socket
 import threading
 
 import pytest
+from support.turns import Ticker, runs_between_turns
 
 from sipyco import pyon
 from sipyco._pyon.gcpause import paused_gc
@@ -403,14 +403,7 @@ def test_a_pipelining_client_lets_the_loop_serve_others_every_few_calls(serve):
 
     target = Marks()
     server = serve({"t": target})
-    stop = threading.Event()
-
-    async def ticker():
-        while not stop.is_set():
-            target.log.append("tick")
-            await asyncio.sleep(0)
-
-    ticking = asyncio.run_coroutine_threadsafe(ticker(), server.loop)
+    ticker = Ticker(target.log, server.loop)
     calls = 5000
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
@@ -421,16 +414,8 @@ def test_a_pipelining_client_lets_the_loop_serve_others_every_few_calls(serve):
             sock.sendall(p.V2.encode_call("mark", (), {}) * calls)
             replies = read_lines(sock, calls)
     finally:
-        stop.set()
-        ticking.result(WAIT)
+        ticker.stop()
     assert all(line == b'{"status":"ok","ret":null}' for line in replies)
-    runs, run = [], 0
-    for entry in target.log:
-        if entry == "call":
-            run += 1
-        else:
-            runs.append(run)
-            run = 0
-    runs.append(run)
+    runs = runs_between_turns(target.log)
     assert sum(runs) == calls
     assert max(runs) <= _FAIR_SHARE
