@@ -87,6 +87,7 @@ from ._pyon.files import atomic_write
 from ._pyon.gcpause import PAUSE_GC_OVER, paused_gc
 from ._pyon.locate import explain_failure
 from ._pyon.options import check_decode_options, check_encode_options
+from ._pyon.pieces import NotInPieces, read_in_pieces
 from ._pyon.registry import _UNSET, Registry
 from ._pyon.specials import NPSCALAR_NAMES, V1_CALLS, V2_CLASSES
 from ._pyon.v1_fast import DECLINED, FAST_OVER, decode_fast
@@ -94,6 +95,7 @@ from .errors import DecodeError, EncodeError, PyonError
 
 __all__ = [
     "encode", "encode_v1", "encode_v2", "decode", "decode_v1", "decode_v2", "writer",
+    "decode_in_pieces",
     "store_file", "load_file", "register", "unregister", "deregister", "wrap",
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
     "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEMS", "ACCELERATED", "DEFAULT_VERSION",
@@ -213,6 +215,36 @@ class Codec:
     def decode_v2(self, s: str | bytes, *, max_items: int | None = None) -> Any:
         """Read PYON v2 (JSON) text only."""
         return self._read(self._read_v2, self._text(s, max_items))
+
+    def decode_in_pieces(self, s: str | bytes, *, max_items: int | None = None,
+                         v2_only: bool = False) -> Any:
+        """:meth:`decode` (or, with ``v2_only``, :meth:`decode_v2`) for a
+        reader in a worker thread.  A long container is read in pieces of
+        about 64 KiB, each one call into the C scanner, so that the other
+        threads (an asyncio event loop) run between them instead of waiting
+        for the whole text; see ``sipyco/_pyon/pieces.py``.  The same value
+        and the same errors as the ordinary readers, a little more work."""
+        return self._read(self._read_v2_in_pieces if v2_only else self._read_any_in_pieces,
+                          self._text(s, max_items))
+
+    def _read_any_in_pieces(self, s: str) -> Any:
+        if '"' not in s and ("(" in s or "'" in s):
+            return self._decode_v1_text(s)  # (long v1 texts are read in pieces too)
+        try:
+            return self._json_in_pieces(s)
+        except NotInPieces:
+            return self._read_any(s)  # the exact value or error, read whole
+
+    def _read_v2_in_pieces(self, s: str) -> Any:
+        try:
+            return self._json_in_pieces(s)
+        except NotInPieces:
+            return self._read_v2(s)
+
+    def _json_in_pieces(self, s: str) -> Any:
+        decoder = self._tables()._json
+        return read_in_pieces(s, lambda piece, level: decoder.decode(piece),
+                              object_hook=decoder.object_hook)
 
     @staticmethod
     def _read(reader: Callable[[str], Any], s: str) -> Any:
@@ -356,6 +388,14 @@ def decode(s: str | bytes, *, max_items: int | None = None, **options: Any) -> A
     raises ``TypeError`` naming it.
     """
     return _default.decode(s, max_items=max_items, **options)
+
+
+def decode_in_pieces(s: str | bytes, *, max_items: int | None = None,
+                     v2_only: bool = False) -> Any:
+    """:func:`decode` (or :func:`decode_v2`, with ``v2_only``) for a reader
+    in a worker thread: a long text is read in pieces of about 64 KiB, so
+    that other threads run meanwhile (see :meth:`Codec.decode_in_pieces`)."""
+    return _default.decode_in_pieces(s, max_items=max_items, v2_only=v2_only)
 
 
 def decode_v1(s: str | bytes, *, max_items: int | None = None) -> Any:

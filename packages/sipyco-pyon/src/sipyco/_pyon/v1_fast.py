@@ -49,6 +49,7 @@ import numpy
 
 from ..errors import DecodeError
 from .decode_v1 import _closed, _decode_bytes, _decode_str, _escapes_in_c, _join_surrogates
+from .pieces import PIECE, NotInPieces, read_in_pieces
 from .values import guard_hash_collisions
 
 __all__ = ["DECLINED", "decode_fast", "FAST_OVER"]
@@ -122,11 +123,19 @@ for _c in "()*jiIbB\x00\x01\x02\x03\x04\x05\x06\x07":
     _IN_PLACE_CLASS[ord(_c)] = 2
 _IN_PLACE_CLASS = bytes(_IN_PLACE_CLASS)
 # What bytes.translate deletes to leave only the bytes code may not hold.
-_CODE_GOOD = bytes(c for c in range(256) if _IN_PLACE_CLASS[c] != 2)
+# What bytes.translate deletes to leave only the bytes code may not hold
+# and the openers '[' and '{' (counted for the nesting).
+_CODE_KEPT = bytes(c for c in range(256) if _IN_PLACE_CLASS[c] != 2 and c not in b"[{")
 _TRUE_FALSE = bytes.maketrans(b"TF", b"tf")
 _TO_DOUBLE_QUOTES = bytes.maketrans(b"'", b'"')
 _PLAIN_JSON = json.JSONDecoder(strict=False)
 _NOT_IN_PLACE = object()
+# What sends a text to the full rewriting of _as_json: the letters of the
+# names respelt (True, False, None, nan) or refused (JSON's NaN, Infinity),
+# and a newline (which a literal may not hold).
+_RESPELT = (b"T", b"F", b"N", b"I", b"nan", b"\n")
+# Texts longer than this are read in pieces (see _in_place).
+_IN_PIECES_OVER = 4 * PIECE
 
 
 class _Decline(Exception):
@@ -331,8 +340,8 @@ def _guard(members: list, what: str) -> None:
 
 def _in_place(text: str, quote: str, max_depth: int):
     """The value of a v1 text that is JSON but for its quotes and constants,
-    rewritten without being cut into pieces; or _NOT_IN_PLACE (DECLINED for
-    nesting past ``max_depth``).
+    rewritten without being cut into literals and code; or _NOT_IN_PLACE
+    (DECLINED for nesting past ``max_depth``).
 
     Cutting a text into code and literals costs a string per piece, which
     for a list of short strings is most of the reading.  Here the text is
@@ -340,15 +349,44 @@ def _in_place(text: str, quote: str, max_depth: int):
     backslash (see :func:`_one_quote_kind`), and its code has nothing but
     what JSON spells alike or nearly: brackets, braces, colons, commas,
     numbers, and the names None, True, False, nan (and JSON's null, true,
-    false, which v1 takes too).  numpy finds which bytes are in a literal (an odd count of
-    quotes before them), and the names are respelt at the code's positions
-    only, same length for same length.  Dicts are JSON objects then: a text
-    with sets or dicts of other keys fails as JSON, and is cut after all.
+    false, which v1 takes too).  Dicts are JSON objects then: a text with
+    sets or dicts of other keys fails as JSON, and is cut after all.
+
+    A long text is rewritten and read in pieces (see :mod:`.pieces`): only
+    one piece's rewriting is alive at a time, and a reader in a worker
+    thread lets the others run between pieces.
     """
     if not text or not text.isascii():
         return _NOT_IN_PLACE
-    if "{" in text and ":" not in text and text.count("{") != text.count("{}"):
+    if "{" in text and ":" not in text and text.count("{") != text.count("{}") \
+            and quote not in text:
         return _NOT_IN_PLACE  # sets: JSON would fail on them, after the work
+    if len(text) > _IN_PIECES_OVER and "(" not in text \
+            and text.count("[") + text.count("{") <= max_depth:
+        # (a text with many brackets is read whole: each piece would need
+        # its nesting measured; one with a parenthesis is not JSON, and a
+        # piece would find that late)
+        outcomes: list = []
+
+        def piece(s: str, level: int):
+            value = _in_place_whole(s, quote, max_depth - level)
+            if value is _NOT_IN_PLACE or value is DECLINED:
+                outcomes.append(value)
+                raise _Decline
+            return value
+
+        try:
+            return read_in_pieces(text, piece, quote=quote, escapes=False)
+        except NotInPieces as exc:
+            if any(outcome is DECLINED for outcome in outcomes):
+                return DECLINED  # too deep: the v1 reader says where
+            if exc.refused:
+                return _NOT_IN_PLACE
+    return _in_place_whole(text, quote, max_depth)
+
+
+def _in_place_whole(text: str, quote: str, max_depth: int):
+    """:func:`_in_place` for the whole of ``text`` at once."""
     # The JSON text is made by a function of its own, so that everything
     # made on the way is freed before the values are (memory: the peak is
     # the JSON text and the values).
@@ -365,6 +403,8 @@ def _in_place(text: str, quote: str, max_depth: int):
 def _as_json(text: str, quote: str, max_depth: int):
     """The JSON text :func:`_in_place` reads, for a text with literals."""
     raw = text.encode("ascii")
+    if not any(map(raw.__contains__, _RESPELT)):
+        return _plain_as_json(raw, quote, max_depth)
     chars = numpy.frombuffer(raw, dtype=numpy.uint8)
     classes = numpy.frombuffer(raw.translate(_IN_PLACE_CLASS), dtype=numpy.uint8)
     inside = numpy.cumsum(chars == ord(quote), dtype=numpy.uint8)
@@ -400,13 +440,31 @@ def _as_json(text: str, quote: str, max_depth: int):
     return out.decode("ascii")
 
 
+def _plain_as_json(raw: bytes, quote: str, max_depth: int):
+    """:func:`_as_json` for a text with nothing to respell (no name JSON
+    spells otherwise, no newline that could be in a literal): its quotes
+    made JSON's.  What else v1 has and JSON does not (calls, complex
+    numbers, inf, bytes literals, markers, NUL) is left for JSON to refuse;
+    what JSON has and v1 does not (NaN, Infinity) has a letter that sends
+    the text to the full rewriting."""
+    if raw.count(b"[") + raw.count(b"{") > max_depth:
+        chars = numpy.frombuffer(raw, dtype=numpy.uint8)
+        steps = _DEPTH_STEP[chars]
+        steps[(numpy.cumsum(chars == ord(quote), dtype=numpy.int32) & 1).astype(bool)] = 0
+        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
+            return DECLINED  # the v1 reader refuses it, naming the offset
+    return (raw.translate(_TO_DOUBLE_QUOTES) if quote == "'" else raw).decode("ascii")
+
+
 def _code_as_json(text: str, max_depth: int):
     """:func:`_as_json` for a text without literals, where every byte is
     code: the same checks and respellings, by bytes methods alone."""
     raw = text.encode("ascii")
-    if raw.translate(None, _CODE_GOOD) or b"Na" in raw:
+    # what code may not hold, and the openers, in one pass
+    kept = raw.translate(None, _CODE_KEPT)
+    if kept.translate(None, b"[{") or (b"a" in raw and b"Na" in raw):
         return _NOT_IN_PLACE
-    if raw.count(b"[") + raw.count(b"{") > max_depth:
+    if len(kept) > max_depth:
         steps = _DEPTH_STEP[numpy.frombuffer(raw, dtype=numpy.uint8)]
         if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
             return DECLINED
@@ -414,7 +472,7 @@ def _code_as_json(text: str, max_depth: int):
         raw = raw.translate(_TRUE_FALSE)
     if b"N" in raw:
         raw = raw.replace(b"None", b"null")
-    if b"nan" in raw:
+    if b"a" in raw and b"nan" in raw:  # (a search for one byte is the cheaper)
         raw = raw.replace(b"nan", b"NaN")
     return raw.decode("ascii")
 

@@ -511,13 +511,15 @@ class ServerConnection:
         self._lines.limit = self.max_message_size
         return self.codec.encode(set(method_names))
 
-    def read_request(self, line: bytes | LineTooLong) -> RequestReceived:
-        """The event for one request line (see :class:`RequestUnread`)."""
+    def read_request(self, line: bytes | LineTooLong, in_pieces: bool = False) -> RequestReceived:
+        """The event for one request line (see :class:`RequestUnread`);
+        ``in_pieces``: read by a worker thread (see
+        :func:`sipyco.pyon.decode_in_pieces`)."""
         if isinstance(line, LineTooLong):
             return RequestReceived(None, p.failed_reply(MessageTooLarge(
                 "request", line.size, self.max_message_size, whose="the server's")))
         try:
-            return RequestReceived(p.parse_request(self.codec.decode(line)))
+            return RequestReceived(p.parse_request(self.codec.decode(line, in_pieces)))
         except (DecodeError, p.BadRequest) as exc:
             return RequestReceived(None, p.failed_reply(ValueError(f"malformed request: {exc}")))
 

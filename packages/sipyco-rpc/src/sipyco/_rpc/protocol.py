@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, NamedTuple
 
@@ -45,10 +46,12 @@ class WireCodec:
         self.name = f"pyon_v{version}"
         if version == 1:  # v1 peers write v1; JSON text reads the same either way
             self._encode, self._decode = pyon.encode_v1, pyon.decode
+            self._decode_in_pieces = pyon.decode_in_pieces
             self._call = ('{"action": "call", "name": ', ', "args": ', ', "kwargs": ', "}\n")
             self._ok = '{"status": "ok", "ret": '
         else:
             self._encode, self._decode = pyon.encode_v2, pyon.decode_v2
+            self._decode_in_pieces = partial(pyon.decode_in_pieces, v2_only=True)
             self._call = ('{"action":"call","name":', ',"args":', ',"kwargs":', "}\n")
             self._ok = '{"status":"ok","ret":'
 
@@ -74,12 +77,14 @@ class WireCodec:
             return self.encode(ok_reply(value))
         return text.encode("ascii")
 
-    def decode(self, line: bytes) -> Any:
+    def decode(self, line: bytes, in_pieces: bool = False) -> Any:
+        """The value of ``line``; ``in_pieces``: read by a worker thread
+        (see :func:`sipyco.pyon.decode_in_pieces`)."""
         try:
             text = line.decode("ascii")
         except UnicodeDecodeError as exc:
             raise DecodeError("message is not ASCII", exc.start) from None
-        return self._decode(text)
+        return (self._decode_in_pieces if in_pieces else self._decode)(text)
 
     def __repr__(self) -> str:
         return f"<WireCodec {self.name}>"

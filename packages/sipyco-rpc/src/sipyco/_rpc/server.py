@@ -233,7 +233,7 @@ class Server(AsyncioServer):
             offloaded = type(event) is RequestUnread
             if offloaded:
                 # (pyon pauses the collector itself for a text this long)
-                event = await asyncio.to_thread(conn.read_request, event.line)
+                event = await asyncio.to_thread(conn.read_request, event.line, True)
             if event.request is None:
                 reply = event.refusal
             else:

@@ -1,0 +1,163 @@
+"""Reading long texts in pieces (sipyco/_pyon/pieces.py): the same values
+and refusals as reading them whole, and no piece longer than it should be."""
+
+from __future__ import annotations
+
+import json
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sipyco import pyon
+from sipyco._pyon.pieces import NotInPieces, read_in_pieces
+from sipyco.errors import DecodeError
+
+PLAIN = json.JSONDecoder()
+
+# Strings full of what a cut could be fooled by: commas, brackets, quotes,
+# backslashes, colons.
+tricky_text = st.text(alphabet=',[]{}:"\\ ab\t', max_size=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | tricky_text
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=8) | st.dictionaries(tricky_text, inner, max_size=6),
+    max_leaves=60)
+
+
+def pieces_of(text: str, piece: int, object_hook=None) -> tuple[object, list[str]]:
+    """The value read in pieces, and every piece text the reader decoded."""
+    seen: list[str] = []
+
+    def decode_piece(s: str, level: int):
+        seen.append(s)
+        return PLAIN.decode(s)
+
+    return read_in_pieces(text, decode_piece, piece=piece, object_hook=object_hook), seen
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(json_values, min_size=1, max_size=40), st.sampled_from([8, 16, 64, 256]),
+       st.sampled_from([None, 1]))
+def test_a_text_read_in_pieces_is_the_text_read_whole(values, piece, indent):
+    text = json.dumps(values, indent=indent)
+    try:
+        got, _ = pieces_of(text, piece)
+    except NotInPieces as exc:
+        assert not exc.refused  # a valid text is never refused
+        return
+    assert got == values
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(json_values, min_size=1, max_size=40), st.sampled_from([8, 16, 64]),
+       st.data())
+def test_a_damaged_text_is_refused_or_read_as_json_reads_it(values, piece, data):
+    text = json.dumps(values)
+    at = data.draw(st.integers(0, len(text) - 1))
+    put = data.draw(st.sampled_from(["", ",", "]", "}", '"', "\\", ":", "[", "{"]))
+    damaged = text[:at] + put + text[at + 1:]
+    try:
+        expected = json.loads(damaged)
+    except ValueError:
+        expected = DecodeError
+    try:
+        got, _ = pieces_of(damaged, piece)
+    except NotInPieces as exc:
+        # refused only if JSON refuses it too; else left to the ordinary reader
+        if exc.refused:
+            assert expected is DecodeError, damaged
+        return
+    assert expected is not DecodeError, damaged
+    assert got == expected
+
+
+def test_no_piece_is_much_longer_than_a_piece():
+    values = {"args": [[list(range(50)), "a,b", {"k": [1, 2]}] for _ in range(2000)],
+              "kwargs": {f"key{i}": i for i in range(3000)}}
+    text = json.dumps(values)
+    got, seen = pieces_of(text, 1024)
+    assert got == values
+    assert len(seen) > len(text) // 1024
+    # a run is at most a window (and the brackets around it)
+    assert max(map(len, seen)) <= 1024 + 2
+
+
+def test_a_long_literal_is_one_piece_whatever_its_length():
+    values = ["x" * 5000, ["y" * 3000, 1]]
+    got, seen = pieces_of(json.dumps(values), 256)
+    assert got == values
+    assert max(map(len, seen)) >= 5000
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("[" + "1, " * 500 + "1,]", True),       # a trailing comma
+    ("[" + "1, " * 500 + ", 1]", True),      # an empty item
+    ("[" + "1, " * 500 + "1] x", True),      # text after the value
+    ("[" + "1, " * 500 + "1", True),         # never closed
+    ("[1, 2]", False),                       # short: left to the ordinary reader
+    ('"' + "a" * 5000 + '"', False),         # not a container
+    ("[" + "\u00e9, " * 500 + "]", False),   # not ASCII
+])
+def test_what_is_not_read_in_pieces(text, refused):
+    with pytest.raises(NotInPieces) as info:
+        pieces_of(text, 256)
+    assert info.value.refused is refused
+
+
+def test_an_object_read_in_runs_meets_its_hook_once_and_whole():
+    hooked = []
+
+    def hook(obj):
+        hooked.append(len(obj))
+        return obj
+
+    values = {f"k{i}": i for i in range(2000)}
+    got, _ = pieces_of(json.dumps(values), 512, object_hook=hook)
+    assert got == values
+    assert hooked == [2000]
+
+
+def big_request(payload) -> dict:
+    return {"action": "call", "name": "echo", "args": [payload], "kwargs": {}}
+
+
+@pytest.mark.parametrize("payload", [
+    list(range(100_000)),
+    [""] * 50_000,
+    {f"key{i}": [i, str(i)] for i in range(20_000)},
+    [(i, {i}) for i in range(5_000)],
+    [numpy.arange(10), numpy.zeros((3, 4)), b"bytes", 1 + 2j] * 3_000,
+])
+@pytest.mark.parametrize("version", [1, 2])
+def test_decode_in_pieces_reads_what_decode_reads(payload, version):
+    text = pyon.encode_v1(big_request(payload)) if version == 1 \
+        else pyon.encode_v2(big_request(payload))
+    whole = pyon.decode(text)
+    got = pyon.decode_in_pieces(text)
+    assert pyon.encode_v2(got) == pyon.encode_v2(whole)
+    if version == 2:
+        assert pyon.encode_v2(pyon.decode_in_pieces(text, v2_only=True)) == pyon.encode_v2(whole)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda t: t[:-1],                                       # never closed
+    lambda t: t.replace("12345", "12345,,", 1),             # an empty item
+    lambda t: t.replace('"nparray"', '"no_such_class"', 1),  # an unknown jsonclass
+    lambda t: t.replace("99999", '{"__jsonclass__": ["tuple"]}', 1),  # malformed jsonclass
+])
+def test_decode_in_pieces_refuses_what_decode_refuses_with_the_same_error(damage):
+    text = damage(pyon.encode_v2(big_request([numpy.arange(3)] + list(range(100_000)))))
+    with pytest.raises(DecodeError) as whole:
+        pyon.decode_v2(text)
+    with pytest.raises(DecodeError) as pieces:
+        pyon.decode_in_pieces(text, v2_only=True)
+    assert type(pieces.value) is type(whole.value)
+    assert str(pieces.value) == str(whole.value)
+
+
+def test_decode_in_pieces_keeps_the_item_limit():
+    text = pyon.encode_v2(list(range(1000)))
+    with pytest.raises(DecodeError, match="max_items=100"):
+        pyon.decode_in_pieces(text, max_items=100)
