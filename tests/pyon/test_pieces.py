@@ -161,3 +161,73 @@ def test_decode_in_pieces_keeps_the_item_limit():
     text = pyon.encode_v2(list(range(1000)))
     with pytest.raises(DecodeError, match="max_items=100"):
         pyon.decode_in_pieces(text, max_items=100)
+
+
+# ------------------------------------------------------------------ v1 ---
+
+V1_CALLS = pyon._default._tables()._v1_calls
+
+
+def v1_piece(text: str, level: int):
+    from sipyco._pyon.decode_v1 import DEFAULT_MAX_DEPTH, decode_v1
+    from sipyco._pyon.v1_fast import DECLINED, decode_fast
+
+    value = decode_fast(text, V1_CALLS, DEFAULT_MAX_DEPTH - level)
+    return decode_v1(text, V1_CALLS, DEFAULT_MAX_DEPTH - level) if value is DECLINED else value
+
+
+v1_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | tricky_text
+    | st.text(alphabet="'\"(),", max_size=6) | st.binary(max_size=6) | st.complex_numbers(
+        allow_nan=False, allow_infinity=False, max_magnitude=1e6),
+    lambda inner: st.lists(inner, max_size=8) | st.lists(inner, max_size=8).map(tuple)
+    | st.dictionaries(st.integers(0, 50) | tricky_text, inner, max_size=6)
+    | st.frozensets(st.integers(0, 50), max_size=5).map(set),
+    max_leaves=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(v1_values, min_size=1, max_size=30).map(tuple) | st.lists(v1_values, max_size=30),
+       st.sampled_from([16, 64, 256]))
+def test_a_v1_text_read_in_pieces_is_the_text_read_whole(values, piece):
+    text = pyon.encode_v1(values)
+    try:
+        got = read_in_pieces(text, v1_piece, v1=True, piece=piece)
+    except NotInPieces as exc:
+        assert not exc.refused, exc  # a valid text is never refused
+        return
+    assert pyon.encode_v1(got) == pyon.encode_v1(pyon.decode_v1(text))
+    assert type(got) is type(values)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("(" + "1, " * 300 + "2)", tuple([1] * 300 + [2])),
+    ("(" + "1, " * 300 + "2,)", tuple([1] * 300 + [2])),
+    ("(" + "1, " * 300 + "2, )", tuple([1] * 300 + [2])),
+    ("([" + "1, " * 300 + "2])", [1] * 300 + [2]),    # (x) is x
+    ("([" + "1, " * 300 + "2],)", ([1] * 300 + [2],)),
+    ("{'k': (" + "'a', " * 300 + "'b',)}", {"k": tuple(["a"] * 300 + ["b"])}),
+])
+def test_v1_tuples_read_in_pieces(text, value):
+    assert read_in_pieces(text, v1_piece, v1=True, piece=64) == value
+
+
+def test_a_v1_dict_read_in_runs_is_checked_for_hash_floods_whole():
+    # 200 int keys of one hash: no run of 64 characters holds 64 of them,
+    # the dict does
+    modulus = (1 << 61) - 1
+    keys = [7 + j * modulus for j in range(200)]
+    assert len({hash(k) for k in keys}) == 1
+    text = "{" + ", ".join(f"{k}: 0" for k in keys) + "}"
+    with pytest.raises(NotInPieces, match="share a hash value"):
+        read_in_pieces(text, v1_piece, v1=True, piece=64)
+    with pytest.raises(DecodeError, match="share a hash value"):
+        pyon.decode_in_pieces(text)
+
+
+def test_a_window_with_both_quote_kinds_is_left_to_the_ordinary_reader():
+    text = "[" + ", ".join(["'a\"b'", '"c\'d"'] * 100) + "]"
+    with pytest.raises(NotInPieces) as info:
+        read_in_pieces(text, v1_piece, v1=True, piece=64)
+    assert not info.value.refused
+    assert pyon.decode_in_pieces(text) == ['a"b', "c'd"] * 100

@@ -229,11 +229,34 @@ class Codec:
 
     def _read_any_in_pieces(self, s: str) -> Any:
         if '"' not in s and ("(" in s or "'" in s):
-            return self._decode_v1_text(s)  # (long v1 texts are read in pieces too)
+            return self._v1_in_pieces(s)
         try:
             return self._json_in_pieces(s)
+        except NotInPieces as exc:
+            if not exc.refused:
+                return self._read_any(s)  # a shape left to the ordinary readers
+        return self._v1_in_pieces(s)  # not JSON: v1, as _read_any would find
+
+    def _v1_in_pieces(self, s: str) -> Any:
+        calls = self._tables()._v1_calls
+
+        def piece(text: str, level: int) -> Any:
+            depth = self.max_depth - level
+            value = decode_fast(text, calls, depth)
+            if value is DECLINED:
+                value = _reader_v1.decode_v1(text, calls, depth)
+            return value
+
+        def guess(text: str, level: int) -> Any:
+            value = decode_fast(text, calls, self.max_depth - level)
+            if value is DECLINED:
+                raise NotInPieces("left to the v1 reader")  # (which is slower)
+            return value
+
+        try:
+            return read_in_pieces(s, piece, v1=True, guess_piece=guess)
         except NotInPieces:
-            return self._read_any(s)  # the exact value or error, read whole
+            return self._decode_v1_text(s)  # the exact value or error, read whole
 
     def _read_v2_in_pieces(self, s: str) -> Any:
         try:

@@ -43,9 +43,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy
+
+from .values import guard_hash_collisions
 
 __all__ = ["PIECE", "NotInPieces", "read_in_pieces"]
 
@@ -58,11 +61,14 @@ PIECE = 1 << 16
 _MAX_LEVEL = 64
 
 _WS = re.compile(r"[ \t\n\r]*")
-_SCALAR = re.compile(r"[^,\]}\s]*")
+_SCALAR = re.compile(r"[^,\])}\s]*")
 # Per byte: its step in bracket depth.
 _STEP = numpy.zeros(256, dtype=numpy.int8)
 _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1
+_STEP_V1 = _STEP.copy()  # tuples and calls too
+_STEP_V1[ord("(")] = 1
+_STEP_V1[ord(")")] = -1
 
 
 class NotInPieces(Exception):
@@ -79,34 +85,58 @@ class NotInPieces(Exception):
 def read_in_pieces(text: str, decode_piece: Callable[[str, int], Any], *,
                    quote: str = '"', escapes: bool = True,
                    object_hook: Callable[[dict], Any] | None = None,
+                   v1: bool = False, guess_piece: Callable[[str, int], Any] | None = None,
                    piece: int = PIECE) -> Any:
     """The value of ``text``, read by ``decode_piece(piece_text, level)``
     on pieces of about ``piece`` characters (``level``: how many containers
     enclose the piece's own outer brackets, 0 at the top).  An object read in
     runs is put together as a dict and given to ``object_hook``, as the
-    scanner gives it each object it reads.  Raises :class:`NotInPieces`."""
+    scanner gives it each object it reads.
+
+    ``v1``: the text is PYON v1, whose tuples ``(...)`` are containers too
+    (read as lists by ``decode_piece``, then made tuples) and whose literals
+    may be quoted either way (``quote`` is then ignored: a window holding
+    both kinds is left to the ordinary reader).  Its dicts read in runs are
+    checked for hash floods as a whole before they are built.
+
+    ``guess_piece``: what reads a piece cut on a guess, if not
+    ``decode_piece`` (a cheaper reader, that may fail where
+    ``decode_piece`` would not: the piece is then cut exactly and given to
+    ``decode_piece``).
+
+    Raises :class:`NotInPieces`."""
     if not text.isascii():
         raise NotInPieces("not ASCII", refused=False)
     start = _WS.match(text).end()
     end = len(text.rstrip(" \t\n\r"))
-    if end - start <= piece or text[start] not in "[{":
+    if end - start <= piece or text[start] not in ("[{(" if v1 else "[{"):
         raise NotInPieces("not a container longer than a piece", refused=False)
-    reader = _Reader(text, decode_piece, quote, escapes, object_hook, piece)
+    reader = _Reader(text, decode_piece, guess_piece or decode_piece, quote, escapes,
+                     object_hook, v1, piece)
     value, after = reader.container(start, 0)
     if after != end:
         raise NotInPieces("text after the value")
     return value
 
 
+_CLOSERS = {"[": "]", "{": "}", "(": ")"}
+
+
 class _Reader:
 
-    def __init__(self, text, decode_piece, quote, escapes, object_hook, piece):
+    def __init__(self, text, decode_piece, guess_piece, quote, escapes, object_hook, v1,
+                 piece):
         self.text = text
         self.decode_piece = decode_piece
+        self.guess_piece = guess_piece
         self.quote = quote
         self.escapes = escapes
         self.object_hook = object_hook
+        self.v1 = v1
         self.piece = piece
+        self.step = _STEP_V1 if v1 else _STEP
+        self.openers = ("[", "{", "(") if v1 else ("[", "{")
+        self.quotes = ("'", '"') if v1 else (quote,)
 
     def read(self, piece_text: str, level: int) -> Any:
         try:
@@ -116,13 +146,21 @@ class _Reader:
         except Exception as exc:
             raise NotInPieces(f"a piece does not read: {exc}") from exc
 
+    def other_shape(self, reason: str) -> NotInPieces:
+        """A v1 text may be valid where a JSON one may not: then only the
+        ordinary reader can tell."""
+        return NotInPieces(reason, refused=not self.v1)
+
     def container(self, k: int, level: int) -> tuple[Any, int]:
         """The container whose opener is at ``k``, and the index after it."""
         text = self.text
-        is_object = text[k] == "{"
-        opener, closer = ("{", "}") if is_object else ("[", "]")
-        items: Any = {} if is_object else []
-        put = items.update if is_object else items.extend
+        kind = text[k]
+        is_object = kind == "{"
+        closer = _CLOSERS[kind]
+        # the pieces: a tuple's runs are read as lists
+        opener, piece_closer = ("{", "}") if is_object else ("[", "]")
+        runs: list = []  # values of runs (lists, or dicts), and large items
+        commas = 0
         a = k + 1
         guess = True  # try the last comma first, until that fails once
         while True:
@@ -133,13 +171,12 @@ class _Reader:
                 if c > _WS.match(text, a).end() and (self.object_hook is None
                                                      or text.find("{", a, c) < 0):
                     try:
-                        values = self.decode_piece(opener + text[a:c] + closer, level)
+                        values = self.guess_piece(opener + text[a:c] + piece_closer, level)
                     except Exception:  # noqa: BLE001 - a wrong cut: scan instead
                         guess = False
                     else:
-                        if is_object and type(values) is not dict:
-                            raise NotInPieces("an object hook took a run")
-                        put(values)
+                        runs.append(self.checked_run(values, is_object))
+                        commas += 1
                         a = c + 1
                         continue
                 else:
@@ -147,40 +184,72 @@ class _Reader:
             cut, end = self.scan(a, b)
             if end >= 0:  # the container ends in this window: its last run
                 if text[end] != closer:
-                    raise NotInPieces(f"{opener} closed by {text[end]}")
-                run = text[a:end]
+                    raise NotInPieces(f"{kind} closed by {text[end]}")
+                run = text[a:end].rstrip(" \t\n\r")
+                if kind == "(" and run.endswith(","):
+                    run = run[:-1]  # (x,) and (x, y,): v1's trailing comma
+                    commas += 1
                 if run.strip(" \t\n\r"):
-                    values = self.read(opener + run + closer, level)
-                    if is_object and type(values) is not dict:
-                        raise NotInPieces("an object hook took a run")
-                    put(values)
-                elif a != k + 1:
-                    raise NotInPieces("a trailing comma")
+                    last = self.checked_run(self.read(opener + run + piece_closer, level),
+                                            is_object)
+                    runs.append(last)
+                    commas += len(last) - 1
+                elif commas and kind != "(":
+                    raise self.other_shape("a trailing comma")
                 break
             if cut >= 0:
                 run = text[a:cut]
                 if not run.strip(" \t\n\r"):
                     raise NotInPieces("an empty item")
-                values = self.read(opener + run + closer, level)
-                if is_object and type(values) is not dict:
-                    raise NotInPieces("an object hook took a run")
-                put(values)
+                runs.append(self.checked_run(self.read(opener + run + piece_closer, level),
+                                             is_object))
+                commas += 1
                 a = cut + 1
                 continue
             # No comma of this level in the window: the item at a is large.
-            a = self.large_item(a, level, items, is_object)
+            a = self.large_item(a, level, runs, is_object)
             if text.startswith(closer, a):
                 end = a
                 break
             if not text.startswith(",", a):
                 raise NotInPieces("an item not followed by a comma")
+            commas += 1
             a += 1
-        if is_object and self.object_hook is not None:
+        return self.built(kind, runs, commas), end + 1
+
+    def checked_run(self, values: Any, is_object: bool) -> Any:
+        if is_object and type(values) is not dict:
+            # a v1 set, or a JSON object an object hook made something else
+            # of (a run of one member of a larger object: refused whole)
+            raise self.other_shape("a run of an object is not a dict")
+        return values
+
+    def built(self, kind: str, runs: list, commas: int) -> Any:
+        """The container of kind ``kind`` from its runs."""
+        if kind != "{":
+            items = runs[0] if len(runs) == 1 else list(chain.from_iterable(runs))
+            if kind == "[":
+                return items
+            if not items and commas:
+                raise self.other_shape("(,)")
+            if len(items) == 1 and not commas:
+                return items[0]  # (x) is x
+            return tuple(items)
+        if self.v1 and len(runs) > 1:
+            keys = list(chain.from_iterable(runs))
+            try:
+                guard_hash_collisions(keys, "dict")
+            except (ValueError, TypeError) as exc:
+                raise NotInPieces(f"cannot build dict: {exc}") from exc
+        items = runs[0] if len(runs) == 1 else {}
+        for run in runs[1:] if len(runs) == 1 else runs:
+            items.update(run)
+        if self.object_hook is not None:
             try:
                 items = self.object_hook(items)
             except Exception as exc:
                 raise NotInPieces(f"an object does not read: {exc}") from exc
-        return items, end + 1
+        return items
 
     def window_end(self, a: int) -> int:
         """The end of the window starting at ``a``: ``piece`` characters on,
@@ -200,13 +269,18 @@ class _Reader:
         before the container's end (or -1), and the container's closer (or
         -1)."""
         window = self.text[a:b]
-        q = self.quote
         if self.escapes and "\\" in window:
             # Same length, with every escaped quote (and escaped backslash,
             # so that the pairing is right) hidden.
-            window = window.replace("\\\\", "\0\0").replace("\\" + q, "\0\0")
+            window = window.replace("\\\\", "\0\0").replace("\\'", "\0\0") \
+                .replace('\\"', "\0\0")
+        q = self.quote
+        if self.v1:
+            q = "'" if "'" in window else '"'
+            if q == "'" and '"' in window:
+                raise NotInPieces("both kinds of quote in one window", refused=False)
         chars = numpy.frombuffer(window.encode("ascii"), dtype=numpy.uint8)
-        steps = _STEP[chars]
+        steps = self.step[chars]
         if q in window:
             inside = numpy.cumsum(chars == ord(q), dtype=numpy.int32) & 1
             steps[inside.astype(bool)] = 0
@@ -220,34 +294,39 @@ class _Reader:
         cut = a + int(commas[-1]) if len(commas) else -1
         return cut, (a + end if len(below) else -1)
 
-    def large_item(self, a: int, level: int, items: Any, is_object: bool) -> int:
-        """Read the item at ``a`` (longer than a window) into ``items``; the
-        index after it (and after any white space)."""
+    def large_item(self, a: int, level: int, runs: list, is_object: bool) -> int:
+        """Read the item at ``a`` (longer than a window) into ``runs`` (as a
+        run of one); the index after it (and after any white space)."""
         text = self.text
         i = _WS.match(text, a).end()
         if is_object:
+            if not text.startswith(self.quotes, i):
+                raise self.other_shape("a key that is not a string")
             after_key = self.literal_end(i)
             key = self.read(text[i:after_key], level + 1)
             i = _WS.match(text, after_key).end()
             if not text.startswith(":", i):
-                raise NotInPieces("a key without a colon")
+                raise self.other_shape("a key without a colon")
             i = _WS.match(text, i + 1).end()
-        if text.startswith(("[", "{"), i) and level < _MAX_LEVEL:
+        if text.startswith(self.openers, i):
+            if level >= _MAX_LEVEL:
+                raise NotInPieces("large containers nested too deeply", refused=False)
             value, after = self.container(i, level + 1)
-        else:
-            after = self.scalar_end(i)
+        elif text.startswith(self.quotes, i):
+            after = self.literal_end(i)
             value = self.read(text[i:after], level + 1)
-        if is_object:
-            items[key] = value
-        else:
-            items.append(value)
+        else:  # a number or a name: not as long as that, or a v1 call
+            if self.v1:
+                raise NotInPieces("a long item that is not a container", refused=False)
+            after = _SCALAR.match(text, i).end()
+            value = self.read(text[i:after], level + 1)
+        runs.append({key: value} if is_object else [value])
         return _WS.match(text, after).end()
 
     def literal_end(self, i: int) -> int:
         """The index after the literal opened at ``i``."""
-        text, q = self.text, self.quote
-        if not text.startswith(q, i):
-            raise NotInPieces("a key that is not a string")
+        text = self.text
+        q = text[i]
         j = i
         while True:
             j = text.find(q, j + 1)
@@ -260,13 +339,3 @@ class _Reader:
                 slashes += 1
             if slashes % 2 == 0:
                 return j + 1
-
-    def scalar_end(self, i: int) -> int:
-        """The index after the long value at ``i``: a literal, or a number
-        or name (which do not read as long as that)."""
-        text = self.text
-        if text.startswith(self.quote, i):
-            return self.literal_end(i)
-        if text.startswith(("[", "{"), i):
-            raise NotInPieces("large containers nested too deeply", refused=False)
-        return _SCALAR.match(text, i).end()
