@@ -61,6 +61,9 @@ PIECE = 1 << 16
 _MAX_LEVEL = 64
 
 _WS = re.compile(r"[ \t\n\r]*")
+# A literal quoted either way, in a window whose escaped quotes are hidden
+# (one running past the window's end has no closing quote).
+_EITHER_LITERAL = re.compile(r"""('[^']*'?|"[^"]*"?)""")
 _SCALAR = re.compile(r"[^,\])}\s]*")
 # Per byte: its step in bracket depth.
 _STEP = numpy.zeros(256, dtype=numpy.int8)
@@ -122,6 +125,27 @@ def read_in_pieces(text: str, decode_piece: Callable[[str, int], Any], *,
 _CLOSERS = {"[": "]", "{": "}", "(": ")"}
 
 
+class _Runs:
+    """A container's items, put together run by run as they are read (each
+    run freed once added), or, for a v1 dict, kept until all are read."""
+
+    def __init__(self, keep_dicts: bool):
+        self.kept: list[dict] | None = [] if keep_dicts else None
+        self.items: Any = None
+
+    def append(self, run: Any) -> None:
+        if self.kept is not None:
+            if self.items is None:
+                self.items = {}
+            self.kept.append(run)
+        elif self.items is None:
+            self.items = run
+        elif type(run) is dict:
+            self.items.update(run)
+        else:
+            self.items.extend(run)
+
+
 class _Reader:
 
     def __init__(self, text, decode_piece, guess_piece, quote, escapes, object_hook, v1,
@@ -159,7 +183,7 @@ class _Reader:
         closer = _CLOSERS[kind]
         # the pieces: a tuple's runs are read as lists
         opener, piece_closer = ("{", "}") if is_object else ("[", "]")
-        runs: list = []  # values of runs (lists, or dicts), and large items
+        runs = _Runs(is_object and self.v1)  # runs' values, and large items
         commas = 0
         a = k + 1
         guess = True  # try the last comma first, until that fails once
@@ -224,10 +248,12 @@ class _Reader:
             raise self.other_shape("a run of an object is not a dict")
         return values
 
-    def built(self, kind: str, runs: list, commas: int) -> Any:
+    def built(self, kind: str, runs: _Runs, commas: int) -> Any:
         """The container of kind ``kind`` from its runs."""
+        if runs.items is None:
+            runs.items = {} if kind == "{" else []  # no item at all
         if kind != "{":
-            items = runs[0] if len(runs) == 1 else list(chain.from_iterable(runs))
+            items = runs.items
             if kind == "[":
                 return items
             if not items and commas:
@@ -235,15 +261,17 @@ class _Reader:
             if len(items) == 1 and not commas:
                 return items[0]  # (x) is x
             return tuple(items)
-        if self.v1 and len(runs) > 1:
-            keys = list(chain.from_iterable(runs))
+        if runs.kept:
+            # A v1 dict's keys may be anything hashable: no run of them held
+            # too many of one hash, and neither may the whole, checked
+            # before the dict is built.
             try:
-                guard_hash_collisions(keys, "dict")
+                guard_hash_collisions(list(chain.from_iterable(runs.kept)), "dict")
             except (ValueError, TypeError) as exc:
                 raise NotInPieces(f"cannot build dict: {exc}") from exc
-        items = runs[0] if len(runs) == 1 else {}
-        for run in runs[1:] if len(runs) == 1 else runs:
-            items.update(run)
+            for run in runs.kept:
+                runs.items.update(run)
+        items = runs.items
         if self.object_hook is not None:
             try:
                 items = self.object_hook(items)
@@ -277,11 +305,18 @@ class _Reader:
         q = self.quote
         if self.v1:
             q = "'" if "'" in window else '"'
-            if q == "'" and '"' in window:
-                raise NotInPieces("both kinds of quote in one window", refused=False)
         chars = numpy.frombuffer(window.encode("ascii"), dtype=numpy.uint8)
         steps = self.step[chars]
-        if q in window:
+        if self.v1 and q == "'" and '"' in window:
+            # Both kinds: which quotes open literals is found by cutting
+            # the window at its literals (each quoted either way, escaped
+            # quotes hidden above), then the lengths of the pieces.
+            parts = _EITHER_LITERAL.split(window)
+            lengths = numpy.fromiter(map(len, parts), dtype=numpy.intp, count=len(parts))
+            inside = numpy.repeat(numpy.arange(len(parts), dtype=numpy.int32) & 1, lengths)
+            steps[inside.astype(bool)] = 0
+            q = "'"  # (for the commas below: inside is what counts)
+        elif q in window:
             inside = numpy.cumsum(chars == ord(q), dtype=numpy.int32) & 1
             steps[inside.astype(bool)] = 0
         depth = numpy.cumsum(steps, dtype=numpy.int32)

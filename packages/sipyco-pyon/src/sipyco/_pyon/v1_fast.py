@@ -134,6 +134,11 @@ _NOT_IN_PLACE = object()
 # names respelt (True, False, None, nan) or refused (JSON's NaN, Infinity),
 # and a newline (which a literal may not hold).
 _RESPELT = (b"T", b"F", b"N", b"I", b"nan", b"\n")
+# What _escaped_in_place leaves to the cutting: its placeholders, and what
+# it would have to respell or check in the code alone.
+_ESCAPED_REFUSED = ("\x01", "\x02", "\x03", "\n", "T", "F", "N", "I", "nan")
+_ESCAPED_BACK = (("\x01", "\\\\"), ("\x02", "'"), ("\x03", '\\"'))
+_SINGLE_TO_DOUBLE = str.maketrans("'", '"')
 # Texts longer than this are read in pieces (see _in_place).
 _IN_PIECES_OVER = 4 * PIECE
 
@@ -440,6 +445,59 @@ def _as_json(text: str, quote: str, max_depth: int):
     return out.decode("ascii")
 
 
+# After escaped backslashes and quotes are set aside: an escape JSON does
+# not read as v1 does (\u and \x are made alike; \t \n \r \b \f are).
+_UNSURE_ESCAPE = re.compile(r"\\[^tnrbfux]")
+
+
+def _escaped_in_place(text: str, max_depth: int):
+    """The value of a v1 text whose str literals hold escapes, every one
+    quoted the same way, read by rewriting it to JSON with whole-text
+    replacements; or _NOT_IN_PLACE (DECLINED for nesting past
+    ``max_depth``).
+
+    Escaped backslashes and escaped quotes are set aside first (as
+    placeholder characters, a run of backslashes pairing from its first as
+    escapes do), so that every quote left opens or closes a literal and
+    every backslash left starts an escape.  Then ``\\x41`` is spelt
+    ``\\u0041``, the quotes become JSON's, and the placeholders come back as
+    JSON spells them.  Only texts with nothing else to rewrite are taken:
+    no v1 name JSON spells otherwise (the letters T, F, N, I, or nan
+    anywhere), no raw newline (a literal may not hold one), no escape JSON
+    reads otherwise (octal, \\a, \\v, \\N, \\U, a backslash-newline, an
+    unknown one): those are cut into literals and code instead.
+    """
+    if not text.isascii() or any(map(text.__contains__, _ESCAPED_REFUSED)):
+        return _NOT_IN_PLACE
+    masked = text.replace("\\\\", "\x01").replace("\\'", "\x02").replace('\\"', "\x03")
+    if "'" in masked:
+        if '"' in masked:
+            return _NOT_IN_PLACE  # which quotes open literals: cut to know
+        quote = "'"
+    else:
+        quote = '"'
+    if "\\" in masked and _UNSURE_ESCAPE.search(masked) is not None:
+        return _NOT_IN_PLACE
+    if masked.count("[") + masked.count("{") > max_depth:
+        chars = numpy.frombuffer(masked.encode("ascii"), dtype=numpy.uint8)
+        steps = _DEPTH_STEP[chars]
+        steps[(numpy.cumsum(chars == ord(quote), dtype=numpy.int32) & 1).astype(bool)] = 0
+        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
+            return DECLINED
+        del chars, steps
+    if "\\x" in masked:
+        masked = masked.replace("\\x", "\\u00")
+    if quote == "'":
+        masked = masked.translate(_SINGLE_TO_DOUBLE)
+    for placeholder, spelling in _ESCAPED_BACK:
+        if placeholder in masked:
+            masked = masked.replace(placeholder, spelling)
+    try:
+        return _PLAIN_JSON.decode(masked)
+    except Exception:  # noqa: BLE001 - not JSON after all: cut it into pieces
+        return _NOT_IN_PLACE
+
+
 def _plain_as_json(raw: bytes, quote: str, max_depth: int):
     """:func:`_as_json` for a text with nothing to respell (no name JSON
     spells otherwise, no newline that could be in a literal): its quotes
@@ -484,6 +542,10 @@ def decode_fast(text: str, constructors: dict, max_depth: int):
     if not text.isascii() and _SURROGATE.search(text) is not None:
         return DECLINED  # the v1 reader joins raw surrogate pairs
     quote = _one_quote_kind(text, bytes_too=True)
+    if quote is None and "\\" in text:
+        value = _escaped_in_place(text, max_depth)
+        if value is not _NOT_IN_PLACE:
+            return value
     if quote:
         value = _in_place(text, quote, max_depth)
         if value is not _NOT_IN_PLACE:
