@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from sipyco import pyon
 from sipyco._pyon import decode_v1 as exact_reader
+from sipyco._pyon import v1_fast
 from sipyco._pyon.decode_v1 import DEFAULT_MAX_DEPTH
 from sipyco._pyon.specials import V1_CALLS
 from sipyco._pyon.v1_fast import (
@@ -143,6 +144,37 @@ def test_a_damaged_text_is_never_read_differently(value, damage):
     got = fast(text)
     if got is not DECLINED:
         assert same(got, expected), text
+
+
+@_SETTINGS
+@given(values=st.lists(_json_like, min_size=1, max_size=30), damage=_DAMAGE | st.just([]))
+def test_in_place_in_pieces_reads_what_the_v1_reader_reads(values, damage, monkeypatch_pieces):
+    # small pieces, so that short texts take the path long ones take
+    text = pyon.encode_v1(values)
+    for position, piece, how in damage:
+        i = position % (len(text) + 1)
+        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    quote = _one_quote_kind(text, bytes_too=True)
+    if quote is None:
+        return
+    got = _in_place(text, quote, DEFAULT_MAX_DEPTH)
+    try:
+        expected = exact(text)
+    except DecodeError:
+        assert got is _NOT_IN_PLACE or got is DECLINED, text
+        return
+    if got is not _NOT_IN_PLACE and got is not DECLINED:
+        assert same(got, expected), text
+    elif not damage:
+        assert got is not _NOT_IN_PLACE, text  # an undamaged text is read
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_pieces():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(v1_fast, "_PIECE", 24)
+        patch.setattr(v1_fast, "_IN_PIECES_OVER", 48)
+        yield
 
 
 # ---- the shapes it is for are not declined ----------------------------------

@@ -123,9 +123,6 @@ for _c in "()*jiIbB\x00\x01\x02\x03\x04\x05\x06\x07":
     _IN_PLACE_CLASS[ord(_c)] = 2
 _IN_PLACE_CLASS = bytes(_IN_PLACE_CLASS)
 # What bytes.translate deletes to leave only the bytes code may not hold.
-# What bytes.translate deletes to leave only the bytes code may not hold
-# and the openers '[' and '{' (counted for the nesting).
-_CODE_KEPT = bytes(c for c in range(256) if _IN_PLACE_CLASS[c] != 2 and c not in b"[{")
 _TRUE_FALSE = bytes.maketrans(b"TF", b"tf")
 _TO_DOUBLE_QUOTES = bytes.maketrans(b"'", b'"')
 _PLAIN_JSON = json.JSONDecoder(strict=False)
@@ -139,7 +136,8 @@ _RESPELT = (b"T", b"F", b"N", b"I", b"nan", b"\n")
 _ESCAPED_REFUSED = ("\x01", "\x02", "\x03", "\n", "T", "F", "N", "I", "nan")
 _ESCAPED_BACK = (("\x01", "\\\\"), ("\x02", "'"), ("\x03", '\\"'))
 _SINGLE_TO_DOUBLE = str.maketrans("'", '"')
-# Texts longer than this are read in pieces (see _in_place).
+# Texts longer than this are read in pieces of _PIECE (see _in_place).
+_PIECE = PIECE
 _IN_PIECES_OVER = 4 * PIECE
 
 
@@ -367,10 +365,10 @@ def _in_place(text: str, quote: str, max_depth: int):
             and quote not in text:
         return _NOT_IN_PLACE  # sets: JSON would fail on them, after the work
     if len(text) > _IN_PIECES_OVER and "(" not in text \
-            and text.count("[") + text.count("{") <= max_depth:
-        # (a text with many brackets is read whole: each piece would need
-        # its nesting measured; one with a parenthesis is not JSON, and a
-        # piece would find that late)
+            and text.count("[", 0, _PIECE) + text.count("{", 0, _PIECE) <= max_depth:
+        # (a text with many brackets is read whole, judged by its first
+        # piece: each piece would need its nesting measured; one with a
+        # parenthesis is not JSON, and a piece would find that late)
         outcomes: list = []
 
         def piece(s: str, level: int):
@@ -381,7 +379,7 @@ def _in_place(text: str, quote: str, max_depth: int):
             return value
 
         try:
-            return read_in_pieces(text, piece, quote=quote, escapes=False)
+            return read_in_pieces(text, piece, quote=quote, escapes=False, piece=_PIECE)
         except NotInPieces as exc:
             if any(outcome is DECLINED for outcome in outcomes):
                 return DECLINED  # too deep: the v1 reader says where
@@ -516,13 +514,16 @@ def _plain_as_json(raw: bytes, quote: str, max_depth: int):
 
 def _code_as_json(text: str, max_depth: int):
     """:func:`_as_json` for a text without literals, where every byte is
-    code: the same checks and respellings, by bytes methods alone."""
+    code: the same respellings, by bytes methods alone.  What v1 has and
+    JSON does not (calls, tuples, sets, complex numbers, inf, bytes
+    literals, markers, NUL) is left for JSON to refuse; what JSON has and v1
+    does not (NaN, Infinity) is looked for.  Each test looks for a single
+    byte first (a memchr), so that a text without it costs next to
+    nothing."""
     raw = text.encode("ascii")
-    # what code may not hold, and the openers, in one pass
-    kept = raw.translate(None, _CODE_KEPT)
-    if kept.translate(None, b"[{") or (b"a" in raw and b"Na" in raw):
+    if b"I" in raw or (b"N" in raw and b"a" in raw and b"Na" in raw):
         return _NOT_IN_PLACE
-    if len(kept) > max_depth:
+    if raw.count(b"[") + raw.count(b"{") > max_depth:
         steps = _DEPTH_STEP[numpy.frombuffer(raw, dtype=numpy.uint8)]
         if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
             return DECLINED
@@ -530,7 +531,7 @@ def _code_as_json(text: str, max_depth: int):
         raw = raw.translate(_TRUE_FALSE)
     if b"N" in raw:
         raw = raw.replace(b"None", b"null")
-    if b"a" in raw and b"nan" in raw:  # (a search for one byte is the cheaper)
+    if b"n" in raw and b"a" in raw and b"nan" in raw:
         raw = raw.replace(b"nan", b"NaN")
     return raw.decode("ascii")
 
