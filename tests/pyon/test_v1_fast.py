@@ -57,6 +57,9 @@ def same(a, b) -> bool:
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (set, frozenset)):
+        # (two NaNs are different members: compare what the members are)
+        return sorted(map(repr, a)) == sorted(map(repr, b))
     return a == b
 
 
