@@ -419,3 +419,15 @@ def test_a_pipelining_client_lets_the_loop_serve_others_every_few_calls(serve):
     runs = runs_between_turns(target.log)
     assert sum(runs) == calls
     assert max(runs) <= _FAIR_SHARE
+
+
+def test_a_long_literal_between_dense_ends_is_read_in_place():
+    """Commas at the ends of a line around one long literal do not make it
+    slow to read: it is told apart without counting them."""
+    conn = selected(read_over=1000)
+    line = p.V2.encode_call("f", ([0] * 2000, "y" * 50_000, [0] * 2000), {})
+    conn.receive_data(line)
+    assert isinstance(conn.next_event(), RequestReceived)
+    dense = p.V2.encode_call("f", ([0] * 2000, "y" * 50_000, [0] * 2000, [0] * 20_000), {})
+    conn.receive_data(dense)
+    assert isinstance(conn.next_event(), RequestUnread)

@@ -405,6 +405,9 @@ class HangUp(Exception):
 #: See :class:`ServerConnection`'s ``read_over``.
 DENSE_BYTES = 64
 ALWAYS_UNREAD = 64
+# How much of each end of a long request line may hold commas without its
+# being counted: the head and tail of a request around one long literal.
+_EDGE = 4096
 _COMMA = ord(",")
 
 # The server's steps.
@@ -496,6 +499,11 @@ class ServerConnection:
     def _slow(self, line: bytes) -> bool:
         if len(line) >= ALWAYS_UNREAD * self._read_over:
             return True
+        if len(line) > 4 * _EDGE and line.find(b",", _EDGE, len(line) - _EDGE) < 0:
+            # A line that is one long literal between short ends (an
+            # array's payload, a long string): quick to read, and quicker to
+            # tell (one memchr) than by counting.
+            return False
         # the commas counted in numpy: three times as fast as bytes.count
         commas = numpy.count_nonzero(numpy.frombuffer(line, dtype=numpy.uint8) == _COMMA)
         return commas * DENSE_BYTES >= len(line)
