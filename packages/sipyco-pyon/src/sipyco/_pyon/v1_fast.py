@@ -108,6 +108,8 @@ _EXPAND = (("\x04", '{"(":['), ("\x05", '],")":0}'), ("\x06", '{"{":['),
 _DEPTH_STEP = numpy.zeros(256, dtype=numpy.int8)
 _DEPTH_STEP[[ord(c) for c in "([{"]] = 1
 _DEPTH_STEP[[ord(c) for c in ")]}"]] = -1
+# What bytes.translate deletes to leave what _survey counts.
+_NOT_SURVEYED = bytes(c for c in range(256) if c not in b"\x00:([{")
 _NAME_END = numpy.zeros(256, dtype=bool)
 _NAME_END[[ord(c) for c in string.ascii_letters + string.digits + "_"]] = True
 
@@ -212,20 +214,26 @@ def _split_literals(text: str) -> list[str] | None:
             return None
 
 
-def _survey(code: str, max_depth: int) -> bool:
-    """Whether ``code`` has a call (a name right before a parenthesis);
-    raises _Decline if it nests deeper than ``max_depth``.  In numpy."""
-    opens = code.count("(")
-    if not opens and code.count("[") + code.count("{") <= max_depth:
-        return False
-    chars = numpy.frombuffer(code.encode("ascii"), dtype=numpy.uint8)
-    if opens + code.count("[") + code.count("{") > max_depth:
+def _survey(code: str, max_depth: int) -> tuple[bool, int, int]:
+    """Whether ``code`` has a call (a name right before a parenthesis), and
+    its counts of NULs and colons; raises _Decline if it nests deeper than
+    ``max_depth``.  The counting is one pass in C over the code (what is not
+    counted deleted), then counts of the few bytes left."""
+    raw = code.encode("ascii")
+    marks = raw.translate(None, _NOT_SURVEYED)
+    opens = marks.count(b"(")
+    nesting = opens + marks.count(b"[") + marks.count(b"{")
+    counts = marks.count(b"\x00"), marks.count(b":")
+    if nesting <= max_depth and not opens:
+        return False, *counts
+    chars = numpy.frombuffer(raw, dtype=numpy.uint8)
+    if nesting > max_depth:
         if int(numpy.cumsum(_DEPTH_STEP[chars], dtype=numpy.int32).max()) > max_depth:
             raise _Decline
     if not opens:
-        return False
+        return False, *counts
     where = numpy.flatnonzero(chars[1:] == ord("("))
-    return bool(_NAME_END[chars[where]].any())
+    return bool(_NAME_END[chars[where]].any()), *counts
 
 
 def _str_literals_at_once(joined: str, count: int) -> list[str] | None:
@@ -302,13 +310,13 @@ def _literal_values(lits: list[str]) -> tuple[list[str], list]:
 def _rewrite_code(code: str, pieces: int, max_depth: int) -> tuple[list[str], int]:
     """The JSON pieces for the code between literals (``pieces`` of them,
     joined with NULs), and its count of ':'."""
-    if not code.isascii() or code.count("\x00") != pieces - 1 \
-            or any(map(code.__contains__, _RESERVED)):
+    if not code.isascii() or any(map(code.__contains__, _RESERVED)):
         raise _Decline  # (non-ASCII code is a name JSON would refuse anyway)
     if "j" in code or ("I" in code and "Infinity" in code) or ("a" in code and "NaN" in code):
         raise _Decline  # complex numbers; JSON's names for v1's inf and nan
-    colons = code.count(":")
-    calls = _survey(code, max_depth)
+    calls, nuls, colons = _survey(code, max_depth)
+    if nuls != pieces - 1:
+        raise _Decline
     if "*" in code:
         code = _EMPTY_SET.sub("\x03", code)
     if ")" in code:
