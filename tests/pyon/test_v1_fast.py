@@ -287,3 +287,29 @@ def test_a_refusal_is_still_the_v1_readers_own():
     with pytest.raises(DecodeError, match=r"unexpected ':'") as info:
         pyon.decode(text)
     assert info.value.offset == text.index(":")
+
+
+@pytest.mark.parametrize("value", [
+    set(range(5000)), {"a", "b,c", "x y"} | {str(i) for i in range(3000)},
+    {None, True, 1.5, "nan"} | set(range(10, 3000)),
+])
+def test_a_set_alone_is_read_in_place(value):
+    text = pyon.encode_v1(value)
+    assert same(v1_fast._set_in_place(text, _one_quote_kind(text, bytes_too=True),
+                                      DEFAULT_MAX_DEPTH), exact(text))
+    assert same(pyon.decode(text), value)
+
+
+@pytest.mark.parametrize("text", ["{}", "{1: 2, 3: 4}", "{(1, 2), 3}", "[{1, 2}]", "{1, 2} x",
+                                  "{'{x}', 'y'}"])  # (a brace in a literal: not sure)
+def test_what_is_not_a_set_alone_is_left_to_the_others(text):
+    assert v1_fast._set_in_place(text, "'", DEFAULT_MAX_DEPTH) is _NOT_IN_PLACE
+
+
+def test_a_set_alone_is_checked_for_a_hash_flood():
+    modulus = (1 << 61) - 1
+    text = "{" + ", ".join(str(7 + j * modulus) for j in range(200)) + "}"
+    with pytest.raises(DecodeError, match="cannot build set: more than 64"):
+        v1_fast._set_in_place(text, "'", DEFAULT_MAX_DEPTH)
+    with pytest.raises(DecodeError, match="more than 64"):
+        exact(text)

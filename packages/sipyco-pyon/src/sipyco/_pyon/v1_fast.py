@@ -396,6 +396,28 @@ def _in_place(text: str, quote: str, max_depth: int):
     return _in_place_whole(text, quote, max_depth)
 
 
+def _set_in_place(text: str, quote: str, max_depth: int):
+    """A text that is one set, ``{a, b, ...}`` (its braces the only ones,
+    no colon, no parenthesis), read in place as the list ``[a, b, ...]``
+    (see :func:`_in_place`) and checked for a hash flood before the set is
+    built; or _NOT_IN_PLACE."""
+    if text.count("{") != 1 or text.count("}") != 1 or ":" in text or "(" in text:
+        return _NOT_IN_PLACE
+    body = text.strip()
+    if not (body.startswith("{") and body.endswith("}")) or not body[1:-1].strip():
+        return _NOT_IN_PLACE  # ({} is a dict)
+    members = _in_place("[" + body[1:-1] + "]", quote, max_depth)
+    if type(members) is not list:
+        return members  # _NOT_IN_PLACE, or DECLINED
+    try:
+        guard_hash_collisions(members, "set")
+        return set(members)
+    except ValueError as exc:
+        raise DecodeError(f"cannot build set: {exc}") from None
+    except TypeError:  # an unhashable member: the v1 reader says which
+        return DECLINED
+
+
 def _in_place_whole(text: str, quote: str, max_depth: int):
     """:func:`_in_place` for the whole of ``text`` at once."""
     # The JSON text is made by a function of its own, so that everything
@@ -556,7 +578,9 @@ def decode_fast(text: str, constructors: dict, max_depth: int):
         if value is not _NOT_IN_PLACE:
             return value
     if quote:
-        value = _in_place(text, quote, max_depth)
+        value = _set_in_place(text, quote, max_depth)
+        if value is _NOT_IN_PLACE:
+            value = _in_place(text, quote, max_depth)
         if value is not _NOT_IN_PLACE:
             return value
         if "b" + quote in text or "B" + quote in text:
