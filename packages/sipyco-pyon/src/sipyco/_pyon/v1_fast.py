@@ -436,7 +436,7 @@ def _in_place_whole(text: str, quote: str, max_depth: int):
 def _as_json(text: str, quote: str, max_depth: int):
     """The JSON text :func:`_in_place` reads, for a text with literals."""
     raw = text.encode("ascii")
-    if not any(map(raw.__contains__, _RESPELT)):
+    if b"(" not in raw and not any(map(raw.__contains__, _RESPELT)):
         return _plain_as_json(raw, quote, max_depth)
     chars = numpy.frombuffer(raw, dtype=numpy.uint8)
     classes = numpy.frombuffer(raw.translate(_IN_PLACE_CLASS), dtype=numpy.uint8)
@@ -551,7 +551,10 @@ def _code_as_json(text: str, max_depth: int):
     byte first (a memchr), so that a text without it costs next to
     nothing."""
     raw = text.encode("ascii")
-    if b"I" in raw or (b"N" in raw and b"a" in raw and b"Na" in raw):
+    if b"(" in raw or b"I" in raw or b"i" in raw or b"j" in raw \
+            or (b"N" in raw and b"a" in raw and b"Na" in raw):
+        # (tuples, calls, inf, complex numbers: JSON would refuse them too,
+        # but perhaps only at the end of a long text)
         return _NOT_IN_PLACE
     if raw.count(b"[") + raw.count(b"{") > max_depth:
         steps = _DEPTH_STEP[numpy.frombuffer(raw, dtype=numpy.uint8)]
