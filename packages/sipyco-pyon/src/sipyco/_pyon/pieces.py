@@ -30,8 +30,10 @@ values cut where they must be.
 What the text must look like: JSON's brackets, braces, commas and colons,
 string literals quoted with ``quote`` (with backslash escapes if
 ``escapes``: a quote after an odd run of backslashes is not a closing one),
-ASCII.  What a piece holds is ``decode_piece``'s business: the v2 reader's
-JSON decoder, or the v1 reader's rewriting to JSON.
+ASCII; or, with ``v1``, PYON v1's, whose tuples are containers too and whose
+literals are quoted either way.  What a piece holds is ``decode_piece``'s
+business: the v2 reader's JSON decoder, the v1 in-place rewriting to JSON,
+or the v1 readers.
 
 Refusals: the text as a whole reads exactly as ``decode_piece`` would read
 it in one call, but errors are not reported from here: any piece that does
@@ -55,9 +57,8 @@ __all__ = ["PIECE", "NotInPieces", "read_in_pieces"]
 #: The most characters one call of the scanner reads (about: a single
 #: literal or number longer than this is one call).
 PIECE = 1 << 16
-# Containers nested deeper than this are read in one call (deeper nesting
-# of large containers is not a shape anyone sends; the recursion stays
-# small).
+# Large containers nested deeper than this leave the text to the ordinary
+# reader (no one sends that shape; the recursion here stays small).
 _MAX_LEVEL = 64
 
 _WS = re.compile(r"[ \t\n\r]*")
