@@ -71,6 +71,8 @@ Names and keywords of sipyco 1.10 that programs use:
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -100,6 +102,32 @@ __all__ = [
     "Codec", "Registry", "DecodeError", "EncodeError", "PyonError",
     "EMPTY_SET_V1", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEMS", "ACCELERATED", "DEFAULT_VERSION",
 ]
+
+def _refusal(exc: NotInPieces, text: str, as_json: bool = True) -> DecodeError | None:
+    """The error of a text refused while read in pieces, without reading it
+    again whole (which, for a long text, would hold the interpreter lock
+    as long as the whole reading): the piece's own error, at its place in
+    the text, or the reason the pieces did not fit together.  None for a
+    failure the whole reading words otherwise (nesting past the scanner's
+    recursion limit, numbers past the interpreter's digit limit): those
+    fail early in a whole reading too."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError) or (
+            isinstance(cause, ValueError) and not isinstance(cause, (DecodeError,
+                                                                      json.JSONDecodeError))):
+        return None
+    if isinstance(cause, _reader_v2.Refused):  # a __jsonclass__ refused
+        return cause.error(str(cause), cause.offset_in(text))
+    if isinstance(cause, json.JSONDecodeError):
+        return DecodeError(f"invalid JSON: {cause.msg}", exc.offset)
+    if isinstance(cause, DecodeError):
+        moved = copy.copy(cause)
+        moved.offset = exc.offset
+        moved.args = (cause.reason if exc.offset is None
+                      else f"{cause.reason} at offset {exc.offset}",)
+        return moved
+    return DecodeError(f"invalid JSON: {exc.reason}" if as_json else exc.reason, exc.offset)
+
 
 class Codec:
     """A PYON reader and writer with its own type registry and limits.
@@ -235,7 +263,25 @@ class Codec:
         except NotInPieces as exc:
             if not exc.refused:
                 return self._read_any(s)  # a shape left to the ordinary readers
+            if _refusal(exc, s) is None:
+                return self._read_any(s)
+            if isinstance(exc.__cause__, _reader_v2.Refused):
+                raise _refusal(exc, s) from None  # valid JSON, refused: as decode_v2 does
         return self._v1_in_pieces(s)  # not JSON: v1, as _read_any would find
+
+    def _read_v2_in_pieces(self, s: str) -> Any:
+        try:
+            return self._json_in_pieces(s)
+        except NotInPieces as exc:
+            error = _refusal(exc, s) if exc.refused else None
+            if error is not None:
+                raise error from None
+        return self._read_v2(s)
+
+    def _json_in_pieces(self, s: str) -> Any:
+        decoder = self._tables()._json
+        return read_in_pieces(s, lambda piece, level: decoder.decode(piece),
+                              object_hook=decoder.object_hook)
 
     def _v1_in_pieces(self, s: str) -> Any:
         calls = self._tables()._v1_calls
@@ -255,19 +301,11 @@ class Codec:
 
         try:
             return read_in_pieces(s, piece, v1=True, guess_piece=guess)
-        except NotInPieces:
-            return self._decode_v1_text(s)  # the exact value or error, read whole
-
-    def _read_v2_in_pieces(self, s: str) -> Any:
-        try:
-            return self._json_in_pieces(s)
-        except NotInPieces:
-            return self._read_v2(s)
-
-    def _json_in_pieces(self, s: str) -> Any:
-        decoder = self._tables()._json
-        return read_in_pieces(s, lambda piece, level: decoder.decode(piece),
-                              object_hook=decoder.object_hook)
+        except NotInPieces as exc:
+            error = _refusal(exc, s, as_json=False) if exc.refused else None
+            if error is not None:
+                raise error from None
+        return self._decode_v1_text(s)  # a shape left to the ordinary reader
 
     @staticmethod
     def _read(reader: Callable[[str], Any], s: str) -> Any:

@@ -13,11 +13,12 @@ import json
 
 from ..errors import DecodeError, JsonClassError, NestingTooDeep, UnknownJsonClass
 
-__all__ = ["make_decoder", "decode_v2"]
+__all__ = ["make_decoder", "decode_v2", "Refused"]
 
 
-class _Refused(Exception):
-    """Internal: a ``__jsonclass__`` object that could not be built."""
+class Refused(Exception):
+    """A ``__jsonclass__`` object that could not be built (raised inside the
+    JSON scanner, turned into ``error`` with the offset by the readers)."""
 
     def __init__(self, reason: str, name: str | None = None, error=DecodeError):
         super().__init__(reason)
@@ -48,16 +49,16 @@ def _make_hook(builders: dict):
         spec = obj["__jsonclass__"]
         if len(obj) != 1 or not isinstance(spec, list) or len(spec) != 2 \
                 or not isinstance(spec[0], str) or not isinstance(spec[1], list):
-            raise _Refused('a "__jsonclass__" object must be exactly '
+            raise Refused('a "__jsonclass__" object must be exactly '
                            '{"__jsonclass__": [NAME, [ARGS...]]}', None, JsonClassError)
         name, args = spec
         builder = builders.get(name)
         if builder is None:
-            raise _Refused(f"unknown __jsonclass__ name {name[:40]!r}", name, UnknownJsonClass)
+            raise Refused(f"unknown __jsonclass__ name {name[:40]!r}", name, UnknownJsonClass)
         try:
             return builder(*args)
         except Exception as exc:  # noqa: BLE001 - any refusal by a builder
-            raise _Refused(f"invalid {name}: {exc}", name) from None
+            raise Refused(f"invalid {name}: {exc}", name) from None
 
     return hook
 
@@ -75,7 +76,7 @@ def decode_v2(text: str, decoder: json.JSONDecoder, not_json=None):
     except json.JSONDecodeError as exc:
         if not_json is None:
             raise DecodeError(f"invalid JSON: {exc.msg}", exc.pos) from None
-    except _Refused as exc:
+    except Refused as exc:
         raise exc.error(str(exc), exc.offset_in(text)) from None
     except RecursionError:
         if not_json is None:

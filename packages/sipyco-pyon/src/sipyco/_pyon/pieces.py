@@ -79,11 +79,15 @@ class NotInPieces(Exception):
     """The text was not read in pieces.  ``refused``: because it is not
     valid (a piece cut where it must be did not read, or the text between
     pieces is wrong): reading it whole fails too.  Otherwise its shape is
-    one this reader leaves to the ordinary one."""
+    one this reader leaves to the ordinary one.  The exception that made a
+    piece fail, if one did, is the ``__cause__``; ``offset`` is where in the
+    text, when known."""
 
-    def __init__(self, reason: str, refused: bool = True):
+    def __init__(self, reason: str, refused: bool = True, offset: int | None = None):
         super().__init__(reason)
+        self.reason = reason
         self.refused = refused
+        self.offset = offset  # in the text, where known
 
 
 def read_in_pieces(text: str, decode_piece: Callable[[str, int], Any], *,
@@ -119,7 +123,7 @@ def read_in_pieces(text: str, decode_piece: Callable[[str, int], Any], *,
                      object_hook, v1, piece)
     value, after = reader.container(start, 0)
     if after != end:
-        raise NotInPieces("text after the value")
+        raise NotInPieces("text after the value", offset=after)
     return value
 
 
@@ -163,18 +167,25 @@ class _Reader:
         self.openers = ("[", "{", "(") if v1 else ("[", "{")
         self.quotes = ("'", '"') if v1 else (quote,)
 
-    def read(self, piece_text: str, level: int) -> Any:
+    def read(self, piece_text: str, level: int, at: int) -> Any:
+        """``decode_piece`` on a piece cut where it must be, whose character
+        ``i`` is the text's ``at + i``: a failure is the text's, at the
+        offset the piece's error names (if it names one)."""
         try:
             return self.decode_piece(piece_text, level)
         except NotInPieces:
             raise
         except Exception as exc:
-            raise NotInPieces(f"a piece does not read: {exc}") from exc
+            where = getattr(exc, "pos", None)  # json.JSONDecodeError's
+            if where is None:
+                where = getattr(exc, "offset", None)  # DecodeError's
+            offset = min(max(at + where, 0), len(self.text)) if type(where) is int else None
+            raise NotInPieces(f"a piece does not read: {exc}", offset=offset) from exc
 
-    def other_shape(self, reason: str) -> NotInPieces:
+    def other_shape(self, reason: str, offset: int | None = None) -> NotInPieces:
         """A v1 text may be valid where a JSON one may not: then only the
         ordinary reader can tell."""
-        return NotInPieces(reason, refused=not self.v1)
+        return NotInPieces(reason, refused=not self.v1, offset=offset)
 
     def container(self, k: int, level: int) -> tuple[Any, int]:
         """The container whose opener is at ``k``, and the index after it."""
@@ -209,24 +220,24 @@ class _Reader:
             cut, end = self.scan(a, b)
             if end >= 0:  # the container ends in this window: its last run
                 if text[end] != closer:
-                    raise NotInPieces(f"{kind} closed by {text[end]}")
+                    raise NotInPieces(f"{kind} closed by {text[end]}", offset=end)
                 run = text[a:end].rstrip(" \t\n\r")
                 if kind == "(" and run.endswith(","):
                     run = run[:-1]  # (x,) and (x, y,): v1's trailing comma
                     commas += 1
                 if run.strip(" \t\n\r"):
-                    last = self.checked_run(self.read(opener + run + piece_closer, level),
+                    last = self.checked_run(self.read(opener + run + piece_closer, level, a - 1),
                                             is_object)
                     runs.append(last)
                     commas += len(last) - 1
                 elif commas and kind != "(":
-                    raise self.other_shape("a trailing comma")
+                    raise self.other_shape("a trailing comma", offset=end)
                 break
             if cut >= 0:
                 run = text[a:cut]
                 if not run.strip(" \t\n\r"):
-                    raise NotInPieces("an empty item")
-                runs.append(self.checked_run(self.read(opener + run + piece_closer, level),
+                    raise NotInPieces("an empty item", offset=cut)
+                runs.append(self.checked_run(self.read(opener + run + piece_closer, level, a - 1),
                                              is_object))
                 commas += 1
                 a = cut + 1
@@ -236,8 +247,10 @@ class _Reader:
             if text.startswith(closer, a):
                 end = a
                 break
+            if a >= len(text):
+                raise NotInPieces("text ends inside an unclosed bracket", offset=a)
             if not text.startswith(",", a):
-                raise NotInPieces("an item not followed by a comma")
+                raise NotInPieces("an item not followed by a comma", offset=a)
             commas += 1
             a += 1
         return self.built(kind, runs, commas), end + 1
@@ -269,7 +282,7 @@ class _Reader:
             try:
                 guard_hash_collisions(list(chain.from_iterable(runs.kept)), "dict")
             except (ValueError, TypeError) as exc:
-                raise NotInPieces(f"cannot build dict: {exc}") from exc
+                raise NotInPieces(f"cannot build dict: {exc}") from None
             for run in runs.kept:
                 runs.items.update(run)
         items = runs.items
@@ -339,10 +352,10 @@ class _Reader:
             if not text.startswith(self.quotes, i):
                 raise self.other_shape("a key that is not a string")
             after_key = self.literal_end(i)
-            key = self.read(text[i:after_key], level + 1)
+            key = self.read(text[i:after_key], level + 1, i)
             i = _WS.match(text, after_key).end()
             if not text.startswith(":", i):
-                raise self.other_shape("a key without a colon")
+                raise self.other_shape("a key without a colon", offset=i)
             i = _WS.match(text, i + 1).end()
         if text.startswith(self.openers, i):
             if level >= _MAX_LEVEL:
@@ -350,12 +363,12 @@ class _Reader:
             value, after = self.container(i, level + 1)
         elif text.startswith(self.quotes, i):
             after = self.literal_end(i)
-            value = self.read(text[i:after], level + 1)
+            value = self.read(text[i:after], level + 1, i)
         else:  # a number or a name: not as long as that, or a v1 call
             if self.v1:
                 raise NotInPieces("a long item that is not a container", refused=False)
             after = _SCALAR.match(text, i).end()
-            value = self.read(text[i:after], level + 1)
+            value = self.read(text[i:after], level + 1, i)
         runs.append({key: value} if is_object else [value])
         return _WS.match(text, after).end()
 
@@ -367,7 +380,7 @@ class _Reader:
         while True:
             j = text.find(q, j + 1)
             if j < 0:
-                raise NotInPieces("an unterminated string")
+                raise NotInPieces("an unterminated string", offset=i)
             if not self.escapes:
                 return j + 1
             slashes = 0

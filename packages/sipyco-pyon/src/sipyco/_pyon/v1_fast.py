@@ -126,6 +126,9 @@ for _c in "()*jiIbB\x00\x01\x02\x03\x04\x05\x06\x07":
 _IN_PLACE_CLASS = bytes(_IN_PLACE_CLASS)
 # What bytes.translate deletes to leave only the bytes code may not hold.
 _TRUE_FALSE = bytes.maketrans(b"TF", b"tf")
+# What bytes.translate deletes to leave the brackets and one kind of quote.
+_NOT_BRACKET_OR_QUOTE = {q: bytes(c for c in range(256) if c not in b"[]{}" + q)
+                         for q in (b"'", b'"')}
 _TO_DOUBLE_QUOTES = bytes.maketrans(b"'", b'"')
 _PLAIN_JSON = json.JSONDecoder(strict=False)
 _NOT_IN_PLACE = object()
@@ -136,8 +139,9 @@ _RESPELT = (b"T", b"F", b"N", b"I", b"nan", b"\n")
 # What _escaped_in_place leaves to the cutting: its placeholders, and what
 # it would have to respell or check in the code alone.
 _ESCAPED_REFUSED = ("\x01", "\x02", "\x03", "\n", "T", "F", "N", "I", "nan")
-_ESCAPED_BACK = (("\x01", "\\\\"), ("\x02", "'"), ("\x03", '\\"'))
-_SINGLE_TO_DOUBLE = str.maketrans("'", '"')
+_ESCAPED_BACK = (("\x01", "\\\\"), ("\x03", '\\"'))
+_PUT_BACK_SINGLE = str.maketrans("\x02", "'")
+_SINGLE_TO_DOUBLE = str.maketrans("'\x02", "\"'")
 # Texts longer than this are read in pieces of _PIECE (see _in_place).
 _PIECE = PIECE
 _IN_PIECES_OVER = 4 * PIECE
@@ -506,17 +510,13 @@ def _escaped_in_place(text: str, max_depth: int):
         quote = '"'
     if "\\" in masked and _UNSURE_ESCAPE.search(masked) is not None:
         return _NOT_IN_PLACE
-    if masked.count("[") + masked.count("{") > max_depth:
-        chars = numpy.frombuffer(masked.encode("ascii"), dtype=numpy.uint8)
-        steps = _DEPTH_STEP[chars]
-        steps[(numpy.cumsum(chars == ord(quote), dtype=numpy.int32) & 1).astype(bool)] = 0
-        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
-            return DECLINED
-        del chars, steps
+    if masked.count("[") + masked.count("{") > max_depth \
+            and _too_deep(masked.encode("ascii"), quote, max_depth):
+        return DECLINED
     if "\\x" in masked:
         masked = masked.replace("\\x", "\\u00")
-    if quote == "'":
-        masked = masked.translate(_SINGLE_TO_DOUBLE)
+    # the quotes made JSON's and escaped single quotes put back, one pass
+    masked = masked.translate(_SINGLE_TO_DOUBLE if quote == "'" else _PUT_BACK_SINGLE)
     for placeholder, spelling in _ESCAPED_BACK:
         if placeholder in masked:
             masked = masked.replace(placeholder, spelling)
@@ -533,13 +533,31 @@ def _plain_as_json(raw: bytes, quote: str, max_depth: int):
     numbers, inf, bytes literals, markers, NUL) is left for JSON to refuse;
     what JSON has and v1 does not (NaN, Infinity) has a letter that sends
     the text to the full rewriting."""
-    if raw.count(b"[") + raw.count(b"{") > max_depth:
-        chars = numpy.frombuffer(raw, dtype=numpy.uint8)
-        steps = _DEPTH_STEP[chars]
-        steps[(numpy.cumsum(chars == ord(quote), dtype=numpy.int32) & 1).astype(bool)] = 0
-        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
-            return DECLINED  # the v1 reader refuses it, naming the offset
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _too_deep(raw, quote, max_depth):
+        return DECLINED  # the v1 reader refuses it, naming the offset
     return (raw.translate(_TO_DOUBLE_QUOTES) if quote == "'" else raw).decode("ascii")
+
+
+def _too_deep(raw: bytes, quote: str, max_depth: int) -> bool:
+    """Whether the brackets of ``raw`` outside its literals (quoted with
+    ``quote``, no backslash) nest deeper than ``max_depth``.  Only brackets
+    and quotes are kept (one pass), and every pair of adjacent quotes is
+    dropped: a literal without a bracket in it.  Paired from the left, that
+    drops every literal exactly when none holds a bracket (the opening quote
+    of the first that does is never next to its closing one, and stays); the
+    brackets left are then the code's, measured in numpy.  Else every byte
+    is measured, literals masked."""
+    q = quote.encode("ascii")
+    marks = raw.translate(None, _NOT_BRACKET_OR_QUOTE[q])
+    marks = marks.replace(q + q, b"")
+    if q not in marks:
+        chars = numpy.frombuffer(marks, dtype=numpy.uint8)
+    else:
+        chars = numpy.frombuffer(raw, dtype=numpy.uint8)
+    steps = _DEPTH_STEP[chars]
+    if q in marks:
+        steps[(numpy.cumsum(chars == ord(quote), dtype=numpy.int32) & 1).astype(bool)] = 0
+    return len(steps) > 0 and int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth
 
 
 def _code_as_json(text: str, max_depth: int):
