@@ -80,13 +80,12 @@ def guard_hash_collisions(keys: list, what: str = "dict") -> None:
         # may hash as they like, so they are counted below)
         if first is not int:
             return  # str or bytes, hashed with the per-process key
-        try:
-            ints = numpy.fromiter(keys, numpy.int64, n)
-        except OverflowError:
-            pass  # some beyond 64 bits: counted below
-        else:
-            if -_HASH_MODULUS < ints.min() and ints.max() < _HASH_MODULUS:
-                return
+        # (min and max, not numpy.fromiter: called for every small dict of
+        # a long text read in a worker thread, the numpy calls kept the
+        # event loop's thread from getting the interpreter lock for 200 ms
+        # at a time; the builtins do not, at about the same cost)
+        if -_HASH_MODULUS < min(keys) and max(keys) < _HASH_MODULUS:
+            return
     if n - len(set(map(hash, keys))) < MAX_SHARED_HASH:
         return  # no hash value can be shared by more than 64 members
     # Some hash value is shared by more than 64 members: count the different
