@@ -251,7 +251,11 @@ class Codec:
         about 64 KiB, each one call into the C scanner, so that the other
         threads (an asyncio event loop) run between them instead of waiting
         for the whole text; see ``sipyco/_pyon/pieces.py``.  The same value
-        and the same errors as the ordinary readers, a little more work."""
+        as the ordinary readers, for a little more work.  A refused text
+        raises the same kind of :class:`DecodeError` (for a refused value,
+        word for word; for broken syntax, found by the piece that holds it,
+        so its words and offset may differ slightly), without the text being
+        read again whole."""
         return self._read(self._read_v2_in_pieces if v2_only else self._read_any_in_pieces,
                           self._text(s, max_items))
 
