@@ -7,6 +7,9 @@ pyon-text          ``pyon.decode``, ``decode_v1``, ``decode_v2`` on any   Decode
                    text (str, UTF-8 bytes, or broken bytes)
 pyon-v1-mutated    the same on valid v1 texts after 1-5 edits             DecodeError
 pyon-v2-mutated    the same on valid v2 texts after 1-5 edits             DecodeError
+pyon-pieces        ``pyon.decode_in_pieces`` (48-character pieces) on     DecodeError
+                   mutated v1 and v2 texts: what ``decode`` reads, the
+                   same value; what it refuses, refused
 rpc-requests       a ServerConnection past its handshake (v1 or v2 codec) none: every line is
                    fed request lines in any chunking; ``next_event``      answered (a failed
                    until NEED_DATA, each request served as the server     reply when refused)
@@ -50,6 +53,7 @@ from sipyco._logs.wire import (
     RecordAssembler,
     parse_log_message,
 )
+from sipyco._pyon import pieces, v1_fast
 from sipyco._rpc import protocol as p
 from sipyco._rpc.connection import (
     NEED_DATA,
@@ -82,6 +86,51 @@ _DECODERS = (("decode", pyon.decode), ("decode_v1", pyon.decode_v1),
 def _run_decode(x: str | bytes, counts: Counter) -> None:
     for label, decode in _DECODERS:
         attempt(counts, label, (DecodeError,), decode, x)
+
+
+def _run_pieces(x: str | bytes, counts: Counter) -> None:
+    """``pyon.decode_in_pieces`` with pieces of 48 characters (so that short
+    texts are read in many): it reads what ``pyon.decode`` reads, the same
+    value, and refuses what it refuses, with a DecodeError."""
+    with _small_pieces():
+        ok, got = attempt(counts, "decode_in_pieces", (DecodeError,), pyon.decode_in_pieces, x)
+    try:
+        expected, whole = pyon.decode(x), True
+    except DecodeError:
+        expected, whole = None, False
+    if ok != whole:
+        raise Broken(f"decode_in_pieces {'read' if ok else 'refused'} a text decode "
+                     f"{'refused' if ok else 'read'}")
+    if ok and _written(got) != _written(expected):
+        raise Broken("decode_in_pieces read a value other than decode's")
+
+
+class _small_pieces:
+    """Pieces of 48 characters, and the v1 in-place path's too, meanwhile."""
+
+    def __enter__(self):
+        self.saved = pieces.PIECE, v1_fast._PIECE, v1_fast._IN_PIECES_OVER
+        pieces.PIECE, v1_fast._PIECE, v1_fast._IN_PIECES_OVER = 48, 48, 96
+
+    def __exit__(self, *exc):
+        pieces.PIECE, v1_fast._PIECE, v1_fast._IN_PIECES_OVER = self.saved
+
+
+def _written(value) -> str:
+    """A value compared by its v1 text (NaN equals NaN, types count)."""
+    try:
+        return pyon.encode_v1(value)
+    except Exception as exc:  # noqa: BLE001 - compared by the failure then
+        return f"unwritable: {type(exc).__name__}"
+
+
+def _reproduce_pieces(x: str | bytes) -> str:
+    return ("from sipyco import pyon\n"
+            "from sipyco._pyon import pieces, v1_fast\n"
+            "pieces.PIECE, v1_fast._PIECE, v1_fast._IN_PIECES_OVER = 48, 48, 96\n"
+            f"x = {x!r}\n"
+            "print(pyon.decode_in_pieces(x))\n"
+            "print(pyon.decode(x))\n")
 
 
 def _reproduce_decode(x: str | bytes) -> str:
@@ -729,6 +778,11 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
                                                            gen.hostile_text(2)))),
            _run_decode, _nbytes,
            _reproduce_decode),
+    Target("pyon-pieces", "pyon.decode_in_pieces (48-character pieces) on mutated valid PYON "
+           "v1 and v2, beside pyon.decode; documented: DecodeError",
+           lambda: _on_the_wire(gen.mutated_text(st.one_of(
+               gen.valid_text(1), gen.valid_text(2), gen.hostile_text(1), gen.hostile_text(2)))),
+           _run_pieces, _nbytes, _reproduce_pieces),
     Target("rpc-requests", "pc_rpc ServerConnection after the handshake (v1, v2): request "
            "lines in any chunking, each served and answered; documented: nothing raises",
            _requests_input, _run_requests, lambda x: len(x[2]) + 64, _reproduce_requests),

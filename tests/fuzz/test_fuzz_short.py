@@ -27,6 +27,7 @@ COUNTS = {
     "pyon-text": 3000,
     "pyon-v1-mutated": 1000,
     "pyon-v2-mutated": 1000,
+    "pyon-pieces": 800,
     "rpc-requests": 1000,
     "rpc-handshake": 2500,
     "sync-mods": 1000,

@@ -94,7 +94,7 @@ def read_in_pieces(text: str, decode_piece: Callable[[str, int], Any], *,
                    quote: str = '"', escapes: bool = True,
                    object_hook: Callable[[dict], Any] | None = None,
                    v1: bool = False, guess_piece: Callable[[str, int], Any] | None = None,
-                   piece: int = PIECE) -> Any:
+                   piece: int | None = None) -> Any:
     """The value of ``text``, read by ``decode_piece(piece_text, level)``
     on pieces of about ``piece`` characters (``level``: how many containers
     enclose the piece's own outer brackets, 0 at the top).  An object read in
@@ -112,7 +112,12 @@ def read_in_pieces(text: str, decode_piece: Callable[[str, int], Any], *,
     ``decode_piece`` would not: the piece is then cut exactly and given to
     ``decode_piece``).
 
+    ``piece``: :data:`PIECE` unless given (read when called, so that a
+    test or the fuzzer can make pieces small enough for short texts).
+
     Raises :class:`NotInPieces`."""
+    if piece is None:
+        piece = PIECE
     if not text.isascii():
         raise NotInPieces("not ASCII", refused=False)
     start = _WS.match(text).end()
@@ -226,8 +231,12 @@ class _Reader:
                     run = run[:-1]  # (x,) and (x, y,): v1's trailing comma
                     commas += 1
                 if run.strip(" \t\n\r"):
-                    last = self.checked_run(self.read(opener + run + piece_closer, level, a - 1),
-                                            is_object)
+                    last = self.read(opener + run + piece_closer, level, a - 1)
+                    if is_object and runs.items is None and not runs.kept:
+                        # the whole object in one piece: its value is what
+                        # the scanner (and its object hook) made of it
+                        return last, end + 1
+                    last = self.checked_run(last, is_object)
                     runs.append(last)
                     commas += len(last) - 1
                 elif commas and kind != "(":
@@ -257,9 +266,11 @@ class _Reader:
 
     def checked_run(self, values: Any, is_object: bool) -> Any:
         if is_object and type(values) is not dict:
-            # a v1 set, or a JSON object an object hook made something else
-            # of (a run of one member of a larger object: refused whole)
-            raise self.other_shape("a run of an object is not a dict")
+            # a v1 set, or a run of a larger JSON object that its object
+            # hook made something else of (a "__jsonclass__" member among
+            # others, which the hook refuses in the whole object): the
+            # ordinary reader says which
+            raise NotInPieces("a run of an object is not a dict", refused=False)
         return values
 
     def built(self, kind: str, runs: _Runs, commas: int) -> Any:
