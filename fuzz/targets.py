@@ -40,6 +40,7 @@ import functools
 import logging
 import re
 from collections import Counter
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -116,10 +117,20 @@ class _small_pieces:
         pieces.PIECE, v1_fast._PIECE, v1_fast._IN_PIECES_OVER = self.saved
 
 
-def _written(value) -> str:
-    """A value compared by its v1 text (NaN equals NaN, types count)."""
+def _written(value) -> Any:
+    """What a value is, for comparing two readings of one text: types
+    count, NaN equals NaN, and a set's members are compared whatever their
+    order (a set of NaNs iterates in an order of its own each time)."""
+    if isinstance(value, (set, frozenset)):
+        return type(value).__name__, sorted(map(repr, map(_written, value)))
+    if isinstance(value, dict):
+        return type(value).__name__, [(_written(k), _written(v)) for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, [_written(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return "nan"
     try:
-        return pyon.encode_v1(value)
+        return type(value).__name__, pyon.encode_v1(value)
     except Exception as exc:  # noqa: BLE001 - compared by the failure then
         return f"unwritable: {type(exc).__name__}"
 

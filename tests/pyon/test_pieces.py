@@ -257,3 +257,16 @@ def test_windows_with_both_quote_kinds_are_cut_where_they_must_be():
     assert read_in_pieces(text, piece, v1=True, piece=64) == value
     assert len(seen) > 10
     assert pyon.decode_in_pieces(text) == value
+
+
+@pytest.mark.parametrize("v1", [False, True])
+def test_an_empty_item_at_a_cut_is_refused(v1):
+    """Found by the pyon-pieces fuzz target: a cut at the second of two
+    commas left a run ending in a trailing comma, which v1 takes in a list."""
+    text = "[" + "[]," * 64 + "," + "[]," * 60 + "[]]"
+    read = v1_piece if v1 else (lambda s, level: PLAIN.decode(s))
+    with pytest.raises(NotInPieces, match="an empty item") as info:
+        read_in_pieces(text, read, v1=v1, piece=48)
+    assert info.value.refused
+    with pytest.raises(DecodeError):
+        pyon.decode_in_pieces(text)

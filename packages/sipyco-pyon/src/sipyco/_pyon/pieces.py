@@ -209,8 +209,9 @@ class _Reader:
             cut = end = -1
             if guess:
                 c = text.rfind(",", a, b)
-                if c > _WS.match(text, a).end() and (self.object_hook is None
-                                                     or text.find("{", a, c) < 0):
+                # (a comma after a comma may be in a literal: the scan tells)
+                if c > _WS.match(text, a).end() and not self.comma_before(c) \
+                        and (self.object_hook is None or text.find("{", a, c) < 0):
                     try:
                         values = self.guess_piece(opener + text[a:c] + piece_closer, level)
                     except Exception:  # noqa: BLE001 - a wrong cut: scan instead
@@ -244,7 +245,7 @@ class _Reader:
                 break
             if cut >= 0:
                 run = text[a:cut]
-                if not run.strip(" \t\n\r"):
+                if not run.strip(" \t\n\r") or self.comma_before(cut):
                     raise NotInPieces("an empty item", offset=cut)
                 runs.append(self.checked_run(self.read(opener + run + piece_closer, level, a - 1),
                                              is_object))
@@ -263,6 +264,18 @@ class _Reader:
             commas += 1
             a += 1
         return self.built(kind, runs, commas), end + 1
+
+    def comma_before(self, c: int) -> bool:
+        """Whether the comma at ``c`` follows another with only white space
+        between.  For a comma of the code (a cut), that is an empty item,
+        which a piece ending in a trailing comma would hide (v1 allows one
+        in a list); a literal ends with its quote, so the comma before is
+        the code's too."""
+        text = self.text
+        j = c - 1
+        while j >= 0 and text[j] in " \t\n\r":
+            j -= 1
+        return j >= 0 and text[j] == ","
 
     def checked_run(self, values: Any, is_object: bool) -> Any:
         if is_object and type(values) is not dict:
