@@ -23,6 +23,7 @@ Three kinds of trouble are kept apart:
 from __future__ import annotations
 
 import builtins
+import copy
 import ssl
 
 __all__ = [
@@ -91,6 +92,15 @@ class DecodeError(PyonError, ValueError):
         self.offset = offset
         where = "" if offset is None else f" at offset {offset}"
         super().__init__(f"{reason}{where}")
+
+    def moved_to(self, offset: int | None) -> DecodeError:
+        """This error as found at ``offset`` of a larger text (a piece of
+        it read alone names its own offsets): a copy, of the same class and
+        with the same other attributes."""
+        moved = copy.copy(self)
+        moved.offset = offset
+        moved.args = (self.reason if offset is None else f"{self.reason} at offset {offset}",)
+        return moved
 
 
 class JsonClassError(DecodeError, KeyError):

@@ -71,7 +71,6 @@ Names and keywords of sipyco 1.10 that programs use:
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable
@@ -121,11 +120,7 @@ def _refusal(exc: NotInPieces, text: str, as_json: bool = True) -> DecodeError |
     if isinstance(cause, json.JSONDecodeError):
         return DecodeError(f"invalid JSON: {cause.msg}", exc.offset)
     if isinstance(cause, DecodeError):
-        moved = copy.copy(cause)
-        moved.offset = exc.offset
-        moved.args = (cause.reason if exc.offset is None
-                      else f"{cause.reason} at offset {exc.offset}",)
-        return moved
+        return cause.moved_to(exc.offset)
     return DecodeError(f"invalid JSON: {exc.reason}" if as_json else exc.reason, exc.offset)
 
 

@@ -52,7 +52,7 @@ import numpy
 
 from .values import guard_hash_collisions
 
-__all__ = ["PIECE", "NotInPieces", "read_in_pieces"]
+__all__ = ["PIECE", "NotInPieces", "inside_literals", "read_in_pieces"]
 
 #: The most characters one call of the scanner reads (about: a single
 #: literal or number longer than this is one call).
@@ -73,6 +73,17 @@ _STEP[[ord("]"), ord("}")]] = -1
 _STEP_V1 = _STEP.copy()  # tuples and calls too
 _STEP_V1[ord("(")] = 1
 _STEP_V1[ord(")")] = -1
+
+
+def inside_literals(chars: numpy.ndarray, quote: str) -> numpy.ndarray:
+    """Per byte of ``chars`` (a text as uint8, whose literals are all quoted
+    with ``quote`` and hold no escaped quote), whether it is in a literal:
+    True from an opening quote up to its closing quote, which is False (the
+    parity of the quotes so far; a uint8 sum keeps its parity when it wraps,
+    and costs a quarter of an int32 one)."""
+    inside = numpy.cumsum(chars == ord(quote), dtype=numpy.uint8)
+    inside &= 1
+    return inside.view(bool)
 
 
 class NotInPieces(Exception):
@@ -351,19 +362,19 @@ class _Reader:
             # quotes hidden above), then the lengths of the pieces.
             parts = _EITHER_LITERAL.split(window)
             lengths = numpy.fromiter(map(len, parts), dtype=numpy.intp, count=len(parts))
-            inside = numpy.repeat(numpy.arange(len(parts), dtype=numpy.int32) & 1, lengths)
-            steps[inside.astype(bool)] = 0
+            inside = numpy.repeat((numpy.arange(len(parts)) & 1).astype(bool), lengths)
+            steps[inside] = 0
             q = "'"  # (for the commas below: inside is what counts)
         elif q in window:
-            inside = numpy.cumsum(chars == ord(q), dtype=numpy.int32) & 1
-            steps[inside.astype(bool)] = 0
+            inside = inside_literals(chars, q)
+            steps[inside] = 0
         depth = numpy.cumsum(steps, dtype=numpy.int32)
         below = numpy.flatnonzero(depth < 0)
         end = int(below[0]) if len(below) else len(chars)
         commas = numpy.flatnonzero((chars[:end] == ord(",")) & (depth[:end] == 0))
         if len(commas) and q in window:
             # a comma inside a literal has depth 0 too: drop those
-            commas = commas[inside[commas] == 0]
+            commas = commas[~inside[commas]]
         cut = a + int(commas[-1]) if len(commas) else -1
         return cut, (a + end if len(below) else -1)
 

@@ -49,7 +49,7 @@ import numpy
 
 from ..errors import DecodeError
 from .decode_v1 import _closed, _decode_bytes, _decode_str, _escapes_in_c, _join_surrogates
-from .pieces import PIECE, NotInPieces, read_in_pieces
+from .pieces import PIECE, NotInPieces, inside_literals, read_in_pieces
 from .values import guard_hash_collisions
 
 __all__ = ["DECLINED", "decode_fast", "FAST_OVER"]
@@ -126,9 +126,10 @@ for _c in "()*jiIbB\x00\x01\x02\x03\x04\x05\x06\x07":
 _IN_PLACE_CLASS = bytes(_IN_PLACE_CLASS)
 # What bytes.translate deletes to leave only the bytes code may not hold.
 _TRUE_FALSE = bytes.maketrans(b"TF", b"tf")
-# What bytes.translate deletes to leave the brackets and one kind of quote.
-_NOT_BRACKET_OR_QUOTE = {q: bytes(c for c in range(256) if c not in b"[]{}" + q)
-                         for q in (b"'", b'"')}
+# What bytes.translate deletes to leave the brackets, parentheses and one
+# kind of quote (or none).
+_NOT_BRACKET_OR_QUOTE = {q: bytes(c for c in range(256) if c not in b"[]{}()" + q)
+                         for q in (b"'", b'"', b"")}
 _TO_DOUBLE_QUOTES = bytes.maketrans(b"'", b'"')
 _PLAIN_JSON = json.JSONDecoder(strict=False)
 _NOT_IN_PLACE = object()
@@ -228,14 +229,11 @@ def _survey(code: str, max_depth: int) -> tuple[bool, int, int]:
     opens = marks.count(b"(")
     nesting = opens + marks.count(b"[") + marks.count(b"{")
     counts = marks.count(b"\x00"), marks.count(b":")
-    if nesting <= max_depth and not opens:
-        return False, *counts
-    chars = numpy.frombuffer(raw, dtype=numpy.uint8)
-    if nesting > max_depth:
-        if int(numpy.cumsum(_DEPTH_STEP[chars], dtype=numpy.int32).max()) > max_depth:
-            raise _Decline
+    if nesting > max_depth and _too_deep(raw, None, max_depth):
+        raise _Decline
     if not opens:
         return False, *counts
+    chars = numpy.frombuffer(raw, dtype=numpy.uint8)
     where = numpy.flatnonzero(chars[1:] == ord("("))
     return bool(_NAME_END[chars[where]].any()), *counts
 
@@ -405,7 +403,8 @@ def _set_in_place(text: str, quote: str, max_depth: int):
     no colon, no parenthesis), read in place as the list ``[a, b, ...]``
     (see :func:`_in_place`) and checked for a hash flood before the set is
     built; or _NOT_IN_PLACE."""
-    if text.count("{") != 1 or text.count("}") != 1 or ":" in text or "(" in text:
+    if "{" not in text or text.count("{") != 1 or text.count("}") != 1 or ":" in text \
+            or "(" in text:
         return _NOT_IN_PLACE
     body = text.strip()
     if not (body.startswith("{") and body.endswith("}")) or not body[1:-1].strip():
@@ -444,18 +443,14 @@ def _as_json(text: str, quote: str, max_depth: int):
         return _plain_as_json(raw, quote, max_depth)
     chars = numpy.frombuffer(raw, dtype=numpy.uint8)
     classes = numpy.frombuffer(raw.translate(_IN_PLACE_CLASS), dtype=numpy.uint8)
-    inside = numpy.cumsum(chars == ord(quote), dtype=numpy.uint8)
-    inside &= 1  # 1 from an opening quote up to its closing quote
+    inside = inside_literals(chars, quote)
     if inside[-1]:
         return _NOT_IN_PLACE  # an unterminated literal
-    code = inside == 0
+    code = ~inside
     if numpy.where(code, classes & 2, classes & 1).any():
         return _NOT_IN_PLACE
-    if raw.count(b"[") + raw.count(b"{") > max_depth:
-        steps = _DEPTH_STEP[chars]
-        steps[~code] = 0
-        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
-            return DECLINED  # the v1 reader refuses it, naming the offset
+    if _too_deep(raw, quote, max_depth):
+        return DECLINED  # the v1 reader refuses it, naming the offset
     out = bytearray(raw.translate(_TO_DOUBLE_QUOTES) if quote == "'" else raw)
     spelt = numpy.frombuffer(out, dtype=numpy.uint8)
     if b"T" in raw:
@@ -510,8 +505,7 @@ def _escaped_in_place(text: str, max_depth: int):
         quote = '"'
     if "\\" in masked and _UNSURE_ESCAPE.search(masked) is not None:
         return _NOT_IN_PLACE
-    if masked.count("[") + masked.count("{") > max_depth \
-            and _too_deep(masked.encode("ascii"), quote, max_depth):
+    if _too_deep(masked.encode("ascii"), quote, max_depth):
         return DECLINED
     if "\\x" in masked:
         masked = masked.replace("\\x", "\\u00")
@@ -533,30 +527,37 @@ def _plain_as_json(raw: bytes, quote: str, max_depth: int):
     numbers, inf, bytes literals, markers, NUL) is left for JSON to refuse;
     what JSON has and v1 does not (NaN, Infinity) has a letter that sends
     the text to the full rewriting."""
-    if raw.count(b"[") + raw.count(b"{") > max_depth and _too_deep(raw, quote, max_depth):
+    if _too_deep(raw, quote, max_depth):
         return DECLINED  # the v1 reader refuses it, naming the offset
     return (raw.translate(_TO_DOUBLE_QUOTES) if quote == "'" else raw).decode("ascii")
 
 
-def _too_deep(raw: bytes, quote: str, max_depth: int) -> bool:
-    """Whether the brackets of ``raw`` outside its literals (quoted with
-    ``quote``, no backslash) nest deeper than ``max_depth``.  Only brackets
-    and quotes are kept (one pass), and every pair of adjacent quotes is
-    dropped: a literal without a bracket in it.  Paired from the left, that
-    drops every literal exactly when none holds a bracket (the opening quote
-    of the first that does is never next to its closing one, and stays); the
-    brackets left are then the code's, measured in numpy.  Else every byte
-    is measured, literals masked."""
-    q = quote.encode("ascii")
+def _too_deep(raw: bytes, quote: str | None, max_depth: int) -> bool:
+    """Whether the brackets and parentheses of ``raw`` outside its literals
+    (quoted with ``quote``, no backslash; None: no literals at all) nest
+    deeper than ``max_depth``: the one measure of nesting here.
+
+    Cheapest first: a text with no opener but its first byte (a piece of a
+    flat list) is found by two searches in C.  Else only brackets and
+    quotes are kept (one pass), and when they open no more than
+    ``max_depth`` containers, that is all.  Else every pair of adjacent
+    quotes is dropped (a literal without a bracket in it): paired from the
+    left, that drops every literal exactly when none holds a bracket (the
+    opening quote of the first that does is never next to its closing one,
+    and stays), and what is left is measured in numpy; or, when a literal
+    holds a bracket, every byte is measured, literals masked."""
+    if max_depth >= 1 and b"{" not in raw and raw.find(b"[", 1) < 0 and b"(" not in raw:
+        return False
+    q = quote.encode("ascii") if quote else b""
     marks = raw.translate(None, _NOT_BRACKET_OR_QUOTE[q])
-    marks = marks.replace(q + q, b"")
-    if q not in marks:
-        chars = numpy.frombuffer(marks, dtype=numpy.uint8)
-    else:
-        chars = numpy.frombuffer(raw, dtype=numpy.uint8)
+    if marks.count(b"[") + marks.count(b"{") + marks.count(b"(") <= max_depth:
+        return False
+    if q:
+        marks = marks.replace(q + q, b"")
+    chars = numpy.frombuffer(raw if q and q in marks else marks, dtype=numpy.uint8)
     steps = _DEPTH_STEP[chars]
-    if q in marks:
-        steps[(numpy.cumsum(chars == ord(quote), dtype=numpy.int32) & 1).astype(bool)] = 0
+    if q and q in marks:
+        steps[inside_literals(chars, q)] = 0
     return len(steps) > 0 and int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth
 
 
@@ -574,10 +575,8 @@ def _code_as_json(text: str, max_depth: int):
         # (tuples, calls, inf, complex numbers: JSON would refuse them too,
         # but perhaps only at the end of a long text)
         return _NOT_IN_PLACE
-    if raw.count(b"[") + raw.count(b"{") > max_depth:
-        steps = _DEPTH_STEP[numpy.frombuffer(raw, dtype=numpy.uint8)]
-        if int(numpy.cumsum(steps, dtype=numpy.int32).max()) > max_depth:
-            return DECLINED
+    if _too_deep(raw, None, max_depth):
+        return DECLINED
     if b"T" in raw or b"F" in raw:
         raw = raw.translate(_TRUE_FALSE)
     if b"N" in raw:
