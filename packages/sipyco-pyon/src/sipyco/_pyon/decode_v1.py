@@ -23,6 +23,8 @@ import re
 import unicodedata
 from operator import length_hint
 
+import numpy
+
 from ..errors import DecodeError, NestingTooDeep
 from .specials import TAKES_VIEWS as _TAKES_VIEWS
 from .specials import V1_CONSTANTS as _CONSTANTS
@@ -98,6 +100,8 @@ _ESCAPE_CLASS = bytes(_ESCAPE_CLASS)
 # at a backslash found within _ESCAPE_REACH characters of the slice's end,
 # a reach longer than any escape (see _decode_escaped_span).
 _SPAN_CHUNK = 1 << 18
+# Escape checks of bodies longer than this are done in numpy.
+_BY_NUMPY = 1 << 14
 _ESCAPE_REACH = 256
 # A literal whose end hides behind more escaped quotes than this is cut with
 # the escapes of the whole text masked once (see _escaped_literal_end).
@@ -212,6 +216,13 @@ def _sure_escapes(body: bytes) -> bool:
     if (len(body) - end) % 2:
         return False  # ends inside an escape
     classes = body.translate(_ESCAPE_CLASS)
+    if len(classes) > _BY_NUMPY:
+        # (a search for a two-byte needle whose last byte is frequent is
+        # slow in C; numpy compares every neighbour pair faster)
+        kinds = numpy.frombuffer(classes, dtype=numpy.uint8)
+        escape = kinds[:-1] == 2
+        if not (escape & (kinds[1:] == 2)).any():
+            return not (escape & (kinds[1:] == 0)).any()
     if b"\x02\x02" in classes:  # escaped backslashes: runs pair from their first
         classes = classes.replace(b"\x02\x02", b"\x01\x01")
     return b"\x02\x00" not in classes
