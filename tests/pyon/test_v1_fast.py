@@ -313,3 +313,59 @@ def test_a_set_alone_is_checked_for_a_hash_flood():
         v1_fast._set_in_place(text, "'", DEFAULT_MAX_DEPTH)
     with pytest.raises(DecodeError, match="more than 64"):
         exact(text)
+
+
+_flat_bytes_items = st.lists(
+    st.binary(max_size=12).filter(lambda b: b.isascii() and b"\\" not in b and b"'" not in b
+                                  and b"\n" not in b)
+    | st.integers() | st.none() | st.booleans()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    min_size=1, max_size=40)
+
+
+@_SETTINGS
+@given(_flat_bytes_items, _DAMAGE | st.just([]))
+def test_a_flat_list_of_bytes_is_read_in_place_exactly(items, damage):
+    text = pyon.encode_v1(items)
+    for position, piece, how in damage:
+        i = position % (len(text) + 1)
+        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    quote = _one_quote_kind(text, bytes_too=True)
+    if quote is None:
+        return
+    got = v1_fast._bytes_list_in_place(text, quote)
+    try:
+        expected = exact(text)
+    except DecodeError:
+        assert got is _NOT_IN_PLACE, text
+        return
+    if got is not _NOT_IN_PLACE:
+        assert same(got, expected), text
+    if not damage and any(type(item) is bytes for item in items) \
+            and not any(type(item) is bool or item is None for item in items):
+        assert got is not _NOT_IN_PLACE, text  # (v1's names are not JSON's)
+
+
+@pytest.mark.parametrize("text", [
+    "[b'a', 'b']",        # a str literal among them
+    "['b', b'a']",
+    "[b'a'b'c']",         # two literals without a comma
+    "[xb'a']",            # a name before the quote
+    "[b'a', [b'b']]",     # not flat
+    "[b'(', b'x']",       # (a parenthesis in a literal: not sure)
+    "[b'a\n']",           # a literal spanning lines
+    "[b'a', b'b",         # unterminated
+    "(b'a', b'b')",       # a tuple
+    "b'ab'",              # not a list
+    "[b'a', None]",       # v1's name, not JSON's
+    "[b'\u00e9']",        # not ASCII
+])
+def test_what_is_not_a_flat_list_of_bytes_is_left_to_the_others(text):
+    assert v1_fast._bytes_list_in_place(text, "'") is _NOT_IN_PLACE
+
+
+def test_a_long_list_of_bytes_is_read_in_place():
+    value = [b"abc", b"", b"x y", b"B"] * 20000 + [1, 2.5]
+    text = pyon.encode_v1(value)
+    assert same(v1_fast._bytes_list_in_place(text, "'"), value)
+    assert same(pyon.decode(text), value)

@@ -139,7 +139,9 @@ _NOT_IN_PLACE = object()
 _RESPELT = (b"T", b"F", b"N", b"I", b"nan", b"\n")
 # What _escaped_in_place leaves to the cutting: its placeholders, and what
 # it would have to respell or check in the code alone.
-_ESCAPED_REFUSED = ("\x01", "\x02", "\x03", "\n", "T", "F", "N", "I", "nan")
+# (one character each: a search for one is a memchr; nan is looked for
+# where an n is)
+_ESCAPED_REFUSED = ("\x01", "\x02", "\x03", "\n", "T", "F", "N", "I")
 _ESCAPED_BACK = (("\x01", "\\\\"), ("\x03", '\\"'))
 _PUT_BACK_SINGLE = str.maketrans("\x02", "'")
 _SINGLE_TO_DOUBLE = str.maketrans("'\x02", "\"'")
@@ -421,6 +423,49 @@ def _set_in_place(text: str, quote: str, max_depth: int):
         return DECLINED
 
 
+def _bytes_list_in_place(text: str, quote: str):
+    """The value of a v1 text that is a flat list whose literals are all
+    bytes literals quoted with ``quote``, without a backslash (see
+    :func:`_one_quote_kind`): their prefixes dropped, the text is read as
+    JSON, and each string of the list encoded, mapped in C; or
+    _NOT_IN_PLACE.  (Cut into literals, each bytes literal would cost a
+    string, a marker and a call of the hook.)
+
+    Every quote of such a text opens or closes a literal (no escapes);
+    numpy finds them, checks that each opening one has its prefix, and
+    drops the prefixes.  Flat: one bracket, the first, no parenthesis or
+    brace anywhere (a bracket in a literal declines it too, needlessly but
+    safely), so every string of the value is one of the literals.  What v1
+    spells otherwise than JSON (its names) makes JSON refuse the text."""
+    start = len(text) - len(text.lstrip(" \t\r"))
+    if not text.isascii() or not text.startswith("[", start) or "\n" in text \
+            or text.find("[", start + 1) >= 0 or "{" in text or "(" in text:
+        return _NOT_IN_PLACE
+    chars = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
+    quotes = numpy.flatnonzero(chars == ord(quote))
+    opening = quotes[0::2]
+    if len(quotes) % 2 or not len(quotes) or opening[0] == 0:
+        return _NOT_IN_PLACE
+    prefix = chars[opening - 1] | 0x20  # (b or B: b)
+    if not (prefix == ord("b")).all():
+        return _NOT_IN_PLACE
+    keep = numpy.ones(len(chars), dtype=bool)
+    keep[opening - 1] = False
+    json_text = chars[keep].tobytes()
+    if quote == "'":
+        json_text = json_text.translate(_TO_DOUBLE_QUOTES)
+    try:
+        value = _PLAIN_JSON.decode(json_text.decode("ascii"))
+    except ValueError:
+        return _NOT_IN_PLACE
+    if type(value) is not list:
+        return _NOT_IN_PLACE
+    try:
+        return list(map(str.encode, value, repeat("latin-1")))
+    except TypeError:  # not only literals
+        return [item.encode("latin-1") if type(item) is str else item for item in value]
+
+
 def _in_place_whole(text: str, quote: str, max_depth: int):
     """:func:`_in_place` for the whole of ``text`` at once."""
     # The JSON text is made by a function of its own, so that everything
@@ -475,6 +520,7 @@ def _as_json(text: str, quote: str, max_depth: int):
 # After escaped backslashes and quotes are set aside: an escape JSON does
 # not read as v1 does (\u and \x are made alike; \t \n \r \b \f are).
 _UNSURE_ESCAPE = re.compile(r"\\[^tnrbfux]")
+_SURE_ESCAPED = frozenset("tnrbfux'\"")
 
 
 def _escaped_in_place(text: str, max_depth: int):
@@ -494,20 +540,31 @@ def _escaped_in_place(text: str, max_depth: int):
     reads otherwise (octal, \\a, \\v, \\N, \\U, a backslash-newline, an
     unknown one): those are cut into literals and code instead.
     """
-    if not text.isascii() or any(map(text.__contains__, _ESCAPED_REFUSED)):
+    if not text.isascii() or any(map(text.__contains__, _ESCAPED_REFUSED)) \
+            or ("n" in text and "nan" in text):
         return _NOT_IN_PLACE
-    masked = text.replace("\\\\", "\x01").replace("\\'", "\x02").replace('\\"', "\x03")
+    after = _escaped(text)
+    if after is None:
+        masked = text.replace("\\\\", "\x01").replace("\\'", "\x02").replace('\\"', "\x03")
+    else:
+        if not after <= _SURE_ESCAPED:
+            return _NOT_IN_PLACE
+        masked = text
+        if "'" in after:
+            masked = masked.replace("\\'", "\x02")
+        if '"' in after:
+            masked = masked.replace('\\"', "\x03")
     if "'" in masked:
         if '"' in masked:
             return _NOT_IN_PLACE  # which quotes open literals: cut to know
         quote = "'"
     else:
         quote = '"'
-    if "\\" in masked and _UNSURE_ESCAPE.search(masked) is not None:
+    if after is None and "\\" in masked and _UNSURE_ESCAPE.search(masked) is not None:
         return _NOT_IN_PLACE
     if _too_deep(masked.encode("ascii"), quote, max_depth):
         return DECLINED
-    if "\\x" in masked:
+    if (after is None or "x" in after) and "\\x" in masked:
         masked = masked.replace("\\x", "\\u00")
     # the quotes made JSON's and escaped single quotes put back, one pass
     masked = masked.translate(_SINGLE_TO_DOUBLE if quote == "'" else _PUT_BACK_SINGLE)
@@ -518,6 +575,19 @@ def _escaped_in_place(text: str, max_depth: int):
         return _PLAIN_JSON.decode(masked)
     except Exception:  # noqa: BLE001 - not JSON after all: cut it into pieces
         return _NOT_IN_PLACE
+
+
+def _escaped(text: str) -> frozenset | None:
+    """The characters that follow a backslash in the ASCII ``text``, when
+    no two backslashes are adjacent and none ends it (else None: escaped
+    backslashes pair up, which the caller masks first).  In numpy: a search
+    for a two-character escape whose second character is frequent (a
+    quote) is slow in C, and this answers for every kind at once."""
+    chars = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
+    at = numpy.flatnonzero(chars == ord("\\"))
+    if len(at) and (at[-1] == len(chars) - 1 or (at[1:] - at[:-1] == 1).any()):
+        return None
+    return frozenset(map(chr, numpy.flatnonzero(numpy.bincount(chars[at + 1], minlength=256))))
 
 
 def _plain_as_json(raw: bytes, quote: str, max_depth: int):
@@ -598,12 +668,15 @@ def decode_fast(text: str, constructors: dict, max_depth: int):
         if value is not _NOT_IN_PLACE:
             return value
     if quote:
-        value = _set_in_place(text, quote, max_depth)
+        prefixed = "b" + quote in text or "B" + quote in text
+        value = _bytes_list_in_place(text, quote) if prefixed else _NOT_IN_PLACE
+        if value is _NOT_IN_PLACE:
+            value = _set_in_place(text, quote, max_depth)
         if value is _NOT_IN_PLACE:
             value = _in_place(text, quote, max_depth)
         if value is not _NOT_IN_PLACE:
             return value
-        if "b" + quote in text or "B" + quote in text:
+        if prefixed:
             quote = None  # perhaps a bytes literal: cut as below
     if quote:
         parts = text.split(quote)
