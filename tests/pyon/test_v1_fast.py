@@ -23,6 +23,7 @@ from sipyco import pyon
 from sipyco._pyon import decode_v1 as exact_reader
 from sipyco._pyon import v1_fast
 from sipyco._pyon.decode_v1 import DEFAULT_MAX_DEPTH
+from sipyco._pyon.pieces import PIECE
 from sipyco._pyon.specials import V1_CALLS
 from sipyco._pyon.v1_fast import (
     _NOT_IN_PLACE,
@@ -369,3 +370,59 @@ def test_a_long_list_of_bytes_is_read_in_place():
     text = pyon.encode_v1(value)
     assert same(v1_fast._bytes_list_in_place(text, "'"), value)
     assert same(pyon.decode(text), value)
+
+
+_flat_items = st.lists(st.none() | st.booleans() | st.integers()
+                       | st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=40)
+
+
+@_SETTINGS
+@given(items=_flat_items, damage=_DAMAGE | st.just([]))
+def test_a_flat_list_of_numbers_and_names_is_read_in_pieces_exactly(items, damage,
+                                                                     monkeypatch_pieces):
+    text = pyon.encode_v1(items)
+    for position, piece, how in damage:
+        i = position % (len(text) + 1)
+        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    if not text.isascii() or "'" in text or '"' in text:
+        return  # (the caller's cases)
+    got = v1_fast._flat_in_place(text, DEFAULT_MAX_DEPTH)
+    try:
+        expected = exact(text)
+    except DecodeError:
+        assert got is _NOT_IN_PLACE, text
+        return
+    if got is not _NOT_IN_PLACE:
+        assert same(got, expected), text
+    if not damage and len(text) > 2 * v1_fast._PIECE and "e" not in text.replace("None", "") \
+            and "-" not in text:
+        assert got is not _NOT_IN_PLACE, text
+
+
+@pytest.mark.parametrize("text", [
+    "[None, Nonn, 1]", "[None, Noen]", "[None, Noee]", "[Null, None]",  # None's letters, moved
+    "[No,ne, None]", "[NoneNone, 1]", "[None, 1, nan, NaN]", "[Infinity, 1]", "[1, 2,]",
+    "[1,, 2]", "[, 1]", "[1, 2], [3]", "[1, 2]]", "[1, (2, 3)]", "[1, {}, 2]", "[1 2]", "[1_0, 2]",
+    "[inf, 1]", "[1j, 2]", "[True, Talse]", "[0x1F, 2]", "[01, 2]",
+])
+def test_a_flat_list_is_read_as_the_v1_reader_reads_it_or_left_to_it(text, monkeypatch_pieces):
+    text = text[:-1] + ", 1" * 20 + "]"  # (past a few pieces)
+    got = v1_fast._flat_in_place(text, DEFAULT_MAX_DEPTH)
+    try:
+        expected = exact(text)
+    except DecodeError:
+        assert got is _NOT_IN_PLACE, text
+    else:
+        assert got is _NOT_IN_PLACE or same(got, expected), text
+
+
+def test_a_long_flat_list_takes_the_flat_path():
+    value = [None, True, False, 1, -2.5, None, 10**30] * 50_000
+    text = pyon.encode_v1(value)
+    only_none = "[" + ", ".join(["None"] * 100_000) + "]"
+    with pytest.MonkeyPatch.context() as patch:  # (the module's fixture makes them small)
+        patch.setattr(v1_fast, "_PIECE", PIECE)
+        patch.setattr(v1_fast, "_IN_PIECES_OVER", 4 * PIECE)
+        assert same(v1_fast._flat_in_place(text, DEFAULT_MAX_DEPTH), value)
+        assert same(v1_fast._flat_in_place(only_none, DEFAULT_MAX_DEPTH), [None] * 100_000)
+        assert same(pyon.decode(text), value)

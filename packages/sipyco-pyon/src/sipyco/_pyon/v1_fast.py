@@ -126,6 +126,8 @@ for _c in "()*jiIbB\x00\x01\x02\x03\x04\x05\x06\x07":
 _IN_PLACE_CLASS = bytes(_IN_PLACE_CLASS)
 # What bytes.translate deletes to leave only the bytes code may not hold.
 _TRUE_FALSE = bytes.maketrans(b"TF", b"tf")
+_NONE_AS_NULL = bytes.maketrans(b"None", b"null")
+_NOT_LETTERS = bytes(c for c in range(256) if not chr(c).isascii() or not chr(c).isalpha())
 # What bytes.translate deletes to leave the brackets, parentheses and one
 # kind of quote (or none).
 _NOT_BRACKET_OR_QUOTE = {q: bytes(c for c in range(256) if c not in b"[]{}()" + q)
@@ -400,6 +402,66 @@ def _in_place(text: str, quote: str, max_depth: int):
     return _in_place_whole(text, quote, max_depth)
 
 
+def _flat_in_place(text: str, max_depth: int):
+    """A long flat list of numbers and names, without literals, read in
+    pieces cut at its commas; or _NOT_IN_PLACE.
+
+    The general reading in pieces (:mod:`.pieces`) finds where a run of
+    items may end; here every comma is one, so each piece ends at the last
+    comma of its window, found with one ``str.rfind``, and what the pieces
+    need (respelling True, False, None; refusing what JSON spells otherwise)
+    is looked for once in the whole text.  The caller has seen no quote.
+    What JSON reads and v1 does not (Infinity, NaN) is looked for; what v1
+    reads otherwise than JSON, or not at all (a trailing comma, an empty
+    item, a closing bracket too early, a parenthesis, a brace, a name of
+    v1's own, a number JSON does not take) fails a piece: the text is then
+    left to the others."""
+    start = len(text) - len(text.lstrip(" \t\r\n"))
+    end = len(text.rstrip(" \t\r\n"))
+    if max_depth < 1 or not text.startswith("[", start) or not text.endswith("]", 0, end) \
+            or text.find("[", start + 1) >= 0 or "I" in text:
+        return _NOT_IN_PLACE
+    # (single characters first: a memchr each, where a search for a longer
+    # needle ending in a frequent letter is slow)
+    none = "N" in text
+    letter_a = "a" in text
+    if none and letter_a and "Na" in text:
+        return _NOT_IN_PLACE
+    true_false = "T" in text or "F" in text
+    nan = letter_a and "n" in text and "nan" in text
+    values = None
+    a = start + 1
+    while a < end - 1:
+        c = end - 1 if end - 1 - a <= _PIECE else text.rfind(",", a, a + _PIECE)
+        if c < 0:
+            return _NOT_IN_PLACE  # an item longer than a piece
+        # the piece with the comma (or bracket) on each side, made brackets
+        raw = bytearray(text[a - 1:c + 1], "ascii")
+        raw[0], raw[-1] = 0x5B, 0x5D
+        if true_false:
+            raw = raw.translate(_TRUE_FALSE)
+        if none and b"N" in raw:
+            letters = raw.translate(None, _NOT_LETTERS)
+            if letters == b"None" * (len(letters) >> 2):  # see _code_as_json
+                raw = raw.translate(_NONE_AS_NULL)
+            else:
+                raw = raw.replace(b"None", b"null")
+        if nan:
+            raw = raw.replace(b"nan", b"NaN")
+        try:
+            run = _PLAIN_JSON.decode(raw.decode("ascii"))
+        except ValueError:
+            return _NOT_IN_PLACE
+        if not run and (a > start + 1 or c < end - 1):
+            return _NOT_IN_PLACE  # an empty item, between two commas made brackets
+        if values is None:
+            values = run
+        else:
+            values.extend(run)
+        a = c + 1
+    return values if values is not None else _NOT_IN_PLACE
+
+
 def _set_in_place(text: str, quote: str, max_depth: int):
     """A text that is one set, ``{a, b, ...}`` (its braces the only ones,
     no colon, no parenthesis), read in place as the list ``[a, b, ...]``
@@ -650,7 +712,16 @@ def _code_as_json(text: str, max_depth: int):
     if b"T" in raw or b"F" in raw:
         raw = raw.translate(_TRUE_FALSE)
     if b"N" in raw:
-        raw = raw.replace(b"None", b"null")
+        # When the letters of the text, in order, are None's and nothing
+        # else, each respelt letter by letter makes each None null, in one
+        # translation (a search per None costs three times as much).  Any
+        # other arrangement of those letters (None cut by a comma, or run
+        # into another) makes a name JSON refuses (nu, ll, nullnull).
+        letters = raw.translate(None, _NOT_LETTERS)
+        if letters == b"None" * (len(letters) >> 2):
+            raw = raw.translate(_NONE_AS_NULL)
+        else:
+            raw = raw.replace(b"None", b"null")
     if b"n" in raw and b"a" in raw and b"nan" in raw:
         raw = raw.replace(b"nan", b"NaN")
     return raw.decode("ascii")
@@ -668,15 +739,19 @@ def decode_fast(text: str, constructors: dict, max_depth: int):
         if value is not _NOT_IN_PLACE:
             return value
     if quote:
-        prefixed = "b" + quote in text or "B" + quote in text
-        value = _bytes_list_in_place(text, quote) if prefixed else _NOT_IN_PLACE
+        value = _NOT_IN_PLACE
+        if len(text) > _IN_PIECES_OVER and quote not in text:
+            value = _flat_in_place(text, max_depth)
         if value is _NOT_IN_PLACE:
             value = _set_in_place(text, quote, max_depth)
         if value is _NOT_IN_PLACE:
             value = _in_place(text, quote, max_depth)
         if value is not _NOT_IN_PLACE:
             return value
-        if prefixed:
+        if "b" + quote in text or "B" + quote in text:
+            value = _bytes_list_in_place(text, quote)
+            if value is not _NOT_IN_PLACE:
+                return value
             quote = None  # perhaps a bytes literal: cut as below
     if quote:
         parts = text.split(quote)
