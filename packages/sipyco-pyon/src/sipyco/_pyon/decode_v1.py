@@ -99,7 +99,7 @@ _ESCAPE_CLASS = bytes(_ESCAPE_CLASS)
 # Long escaped literals are read in slices of this many characters, each cut
 # at a backslash found within _ESCAPE_REACH characters of the slice's end,
 # a reach longer than any escape (see _decode_escaped_span).
-_SPAN_CHUNK = 1 << 18
+_SPAN_CHUNK = 1 << 16
 # Escape checks of bodies longer than this are done in numpy.
 _BY_NUMPY = 1 << 14
 _ESCAPE_REACH = 256

@@ -411,15 +411,18 @@ def _flat_in_place(text: str, max_depth: int):
     comma of its window, found with one ``str.rfind``, and what the pieces
     need (respelling True, False, None; refusing what JSON spells otherwise)
     is looked for once in the whole text.  The caller has seen no quote.
-    What JSON reads and v1 does not (Infinity, NaN) is looked for; what v1
-    reads otherwise than JSON, or not at all (a trailing comma, an empty
-    item, a closing bracket too early, a parenthesis, a brace, a name of
-    v1's own, a number JSON does not take) fails a piece: the text is then
-    left to the others."""
+    What JSON reads and v1 does not (Infinity, NaN) is looked for, and so
+    are v1's tuples, sets and trailing comma; what else v1 reads otherwise
+    than JSON, or not at all (an empty item, a closing bracket too early, a
+    name of v1's own, a number JSON does not take) fails a piece: the text
+    is then left to the others."""
     start = len(text) - len(text.lstrip(" \t\r\n"))
     end = len(text.rstrip(" \t\r\n"))
     if max_depth < 1 or not text.startswith("[", start) or not text.endswith("]", 0, end) \
-            or text.find("[", start + 1) >= 0 or "I" in text:
+            or text.find("[", start + 1) >= 0 or "I" in text or "(" in text or "{" in text \
+            or _last_before(text, end - 1) == ",":
+        # (v1's tuples, sets and trailing comma would fail only the piece
+        # that holds them, perhaps the last, after all the others were read)
         return _NOT_IN_PLACE
     # (single characters first: a memchr each, where a search for a longer
     # needle ending in a frequent letter is slow)
@@ -460,6 +463,14 @@ def _flat_in_place(text: str, max_depth: int):
             values.extend(run)
         a = c + 1
     return values if values is not None else _NOT_IN_PLACE
+
+
+def _last_before(text: str, i: int) -> str:
+    """The last character before ``text[i]`` that is not white space."""
+    i -= 1
+    while i > 0 and text[i] in " \t\r\n":
+        i -= 1
+    return text[i]
 
 
 def _set_in_place(text: str, quote: str, max_depth: int):
