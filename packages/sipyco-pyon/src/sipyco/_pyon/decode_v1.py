@@ -281,7 +281,7 @@ def _decode_escaped_span(text: str, start: int, end: int, q: str) -> str | None:
         else:
             if after == end + 1:
                 return value
-    pieces = []
+    cuts = [start]
     i = start
     while i < end:
         j = min(end, i + _SPAN_CHUNK)
@@ -298,15 +298,22 @@ def _decode_escaped_span(text: str, start: int, end: int, q: str) -> str | None:
                     k -= 1  # the second of a pair: cut before the pair
                 if k > i:
                     j = k
+        cuts.append(j)
+        i = j
+    # Each slice's value is appended to one string, which the interpreter
+    # grows in place (a for loop, += on a local of its own): the value is
+    # then built without a second copy of it, as a list of slices joined
+    # at the end would need.
+    value = ""
+    for i, j in zip(cuts[:-1], cuts[1:], strict=True):
         piece = text[i:j]
         if not piece.isascii():
             return None
-        value = _escapes_in_c(piece.encode("ascii"))
-        if value is None:
+        piece = _escapes_in_c(piece.encode("ascii"))
+        if piece is None:
             return None
-        pieces.append(value)
-        i = j
-    return _join_surrogates("".join(pieces))
+        value += piece
+    return _join_surrogates(value)
 
 
 def _decode_bytes(tok: str) -> bytes:
