@@ -133,3 +133,66 @@ def test_atexit_register_coroutine_runs_at_interpreter_exit():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["exiting", "cleaned up"]
+
+
+def _in_a_fresh_thread(fn):
+    """Run ``fn`` in a thread of its own (no event loop set there), and
+    return what it returns (or raise what it raised)."""
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # re-raised below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def test_idle_thread_loop_never_makes_a_loop():
+    from sipyco.asyncio_tools import idle_thread_loop
+
+    def check():
+        assert idle_thread_loop() is None  # nothing set: none made either
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            assert idle_thread_loop() is loop
+            loop.close()
+            assert idle_thread_loop() is None  # closed: not offered
+        finally:
+            asyncio.set_event_loop(None)
+        return True
+
+    assert _in_a_fresh_thread(check)
+
+
+def test_a_task_object_started_where_no_loop_runs_runs_with_the_threads_loop():
+    from sipyco.asyncio_tools import idle_thread_loop, made_for_start
+
+    ran = []
+
+    class Once(TaskObject):
+        async def _do(self):
+            ran.append(asyncio.get_running_loop())
+
+    def check():
+        worker = Once()
+        worker.start()  # no loop runs, none is set: one is made and set
+        loop = idle_thread_loop()
+        assert loop is not None and made_for_start(loop)
+        assert worker.task.get_loop() is loop and not ran
+        loop.run_until_complete(worker.task)
+        assert ran == [loop]
+        loop.close()
+        asyncio.set_event_loop(None)
+        return True
+
+    assert _in_a_fresh_thread(check)

@@ -20,6 +20,8 @@ import atexit
 import logging
 import signal
 import ssl
+import warnings
+import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
@@ -196,6 +198,32 @@ def peer_name(writer: asyncio.StreamWriter) -> str:
         return "a client"
 
 
+# Event loops TaskObject.start made for a thread that had none: the loop
+# simple_server_loop then runs (and closes, as one of its own).
+_MADE_FOR_START: weakref.WeakSet = weakref.WeakSet()
+
+
+def idle_thread_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop set for this thread (``asyncio.set_event_loop``), if
+    there is one, it is not closed and nothing runs it; else None.  Never
+    makes one (where ``asyncio.get_event_loop`` would, it is asked with its
+    deprecation warning made an error)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except (RuntimeError, DeprecationWarning):
+            return None
+    if loop.is_closed() or loop.is_running():
+        return None
+    return loop
+
+
+def made_for_start(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether :meth:`TaskObject.start` made ``loop`` (see there)."""
+    return loop in _MADE_FOR_START
+
+
 class TaskObject:
     """Something that runs one background task: subclasses implement
     ``_do()``; :meth:`start` launches it, :meth:`stop` cancels and awaits it.
@@ -205,9 +233,24 @@ class TaskObject:
     task: asyncio.Task | None = None
 
     def start(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Launch the task: on ``loop`` if given, else on the running loop.
+        Called where no loop runs (a controller's ``main`` before
+        :func:`~sipyco.pc_rpc.simple_server_loop`), it goes on the event
+        loop set for this thread, which is made and set if there is none:
+        the task runs once that loop runs, and ``simple_server_loop``
+        runs it."""
         if self.task is not None and not self.task.done():
             raise RuntimeError("already started")
-        self.task = asyncio.ensure_future(self._run_logged(), loop=loop)
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = idle_thread_loop()
+                if loop is None:
+                    loop = asyncio.new_event_loop()
+                    asyncio.set_event_loop(loop)
+                    _MADE_FOR_START.add(loop)
+        self.task = loop.create_task(self._run_logged())
 
     async def _run_logged(self) -> None:
         try:

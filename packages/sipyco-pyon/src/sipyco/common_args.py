@@ -58,7 +58,9 @@ def simple_network_args(parser: argparse.ArgumentParser,
                        help="also listen on this hostname or IP address "
                             "(repeatable; '*' listens on every interface)")
     group.add_argument("--no-localhost-bind", default=False, action="store_true",
-                       help="do not listen on the localhost addresses as well")
+                       help="do not listen on the localhost addresses as well "
+                            "(needs --bind)")
+    _check_after_parsing(parser)
     if ssl:
         group.add_argument("--ssl", nargs=3, metavar=("CERT", "KEY", "PEER"), default=None,
                            help="mutual TLS: this side's certificate and key (PEM) and "
@@ -70,6 +72,24 @@ def simple_network_args(parser: argparse.ArgumentParser,
         for name, purpose, default in default_port:
             group.add_argument(f"--port-{name}", default=default, type=int,
                                help=f"TCP port for {purpose} (default: %(default)d)")
+
+
+def _check_after_parsing(parser: argparse.ArgumentParser) -> None:
+    """Make ``--no-localhost-bind`` without ``--bind`` a command-line error
+    (usage and one line, exit status 2), found when the arguments are
+    parsed: argparse checks options one by one, and this is a pair.  The
+    parser's ``parse_known_args`` (which ``parse_args`` calls) is wrapped
+    for this parser only."""
+    parse = parser.parse_known_args
+
+    def parse_and_check(args=None, namespace=None):
+        parsed, rest = parse(args, namespace)
+        if getattr(parsed, "no_localhost_bind", False) and not getattr(parsed, "bind", True):
+            parser.error("--no-localhost-bind needs at least one --bind ADDRESS "
+                         "(else the server would listen nowhere)")
+        return parsed, rest
+
+    parser.parse_known_args = parse_and_check
 
 
 def _ipv6_loopback_available() -> bool:
