@@ -1,8 +1,11 @@
 """Controllers the sipyco_rpctool tests run as subprocesses.
 
 ``rpctool_controller.py`` serves one target, ``psu``; with ``--two`` it
-serves ``psu`` and ``meter``.  It listens on 127.0.0.1, on a port the system
-chooses, and prints that port as its first line of output.
+serves ``psu`` and ``meter``.  With ``--sync-publisher`` it is instead a
+sync_struct Publisher (notifier ``state``), with ``--log-server`` a remote
+logging server: servers that are not pc_rpc servers.  It listens on
+127.0.0.1, on a port the system chooses, and prints that port as its first
+line of output.
 """
 
 import asyncio
@@ -85,7 +88,26 @@ async def serve(targets, description):
         await server.stop()
 
 
+async def serve_other(kind):
+    if kind == "--sync-publisher":
+        from sipyco.sync_struct import Notifier, Publisher
+        server = Publisher({"state": Notifier({"x": 1})})
+    else:
+        from sipyco.logging_tools import Server as LogServer
+        server = LogServer()
+    await server.start("127.0.0.1", 0)
+    print(server.port, flush=True)
+    try:
+        await asyncio.Event().wait()  # until terminated
+    finally:
+        await server.stop()
+
+
 def main():
+    for kind in ("--sync-publisher", "--log-server"):
+        if kind in sys.argv[1:]:
+            asyncio.run(serve_other(kind))
+            return
     targets = {"psu": PowerSupply()}
     description = "pretend bench supply"
     if "--two" in sys.argv[1:]:

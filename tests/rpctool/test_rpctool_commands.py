@@ -65,7 +65,8 @@ def test_help_shows_the_documented_command_line():
     r = run_tool("--help")
     assert r.returncode == 0, r.stderr
     usage = " ".join(r.stdout.split())
-    assert ("usage: sipyco_rpctool [-h] [--timeout SECONDS] [--history FILE] "
+    assert ("usage: sipyco_rpctool [-h] [--timeout SECONDS] "
+            "[--handshake-timeout SECONDS] [--history FILE] "
             "[--ssl CERT KEY PEER] SERVER PORT "
             "{list-targets,list-methods,call,interactive} ...") in usage
     for text in ["hostname or IP of the controller to connect to",
@@ -106,13 +107,13 @@ def test_usage_errors_exit_2(args):
 def test_list_targets_one_target_and_description(psu):
     r = run_tool(HOST, psu.port, "list-targets")
     assert (r.returncode, r.stderr) == (0, "")
-    assert r.stdout == "psu\nDescription: pretend bench supply\n"
+    assert r.stdout == "Target(s): psu\nDescription: pretend bench supply\n"
 
 
 def test_list_targets_two_targets_no_description(two_targets):
     r = run_tool(HOST, two_targets.port, "list-targets")
     assert (r.returncode, r.stderr) == (0, "")
-    assert r.stdout == "meter\npsu\n"
+    assert r.stdout == "Target(s): meter, psu\n"
 
 
 # ------------------------------------------------------------ list-methods ---
@@ -183,7 +184,7 @@ def test_console_script_runs_every_sub_command(psu, tmp_path):
     script = shutil.which("sipyco_rpctool", path=os.path.dirname(sys.executable))
     assert script, "the sipyco_rpctool console script is not installed next to the interpreter"
     r = run_tool(HOST, psu.port, "list-targets", command=[script])
-    assert (r.returncode, r.stdout) == (0, "psu\nDescription: pretend bench supply\n")
+    assert (r.returncode, r.stdout) == (0, "Target(s): psu\nDescription: pretend bench supply\n")
     r = run_tool(HOST, psu.port, "list-methods", command=[script])
     assert (r.returncode, r.stdout) == (0, PSU_METHODS)
     r = run_tool(HOST, psu.port, "call", "status", command=[script])
@@ -213,7 +214,7 @@ def test_timeout_while_connecting():
         silent.listen(4)
         port = silent.getsockname()[1]
         r = run_tool("--timeout", "0.3", HOST, port, "list-targets")
-    assert_one_line_error(r, "timed out")
+    assert_one_line_error(r, "did not answer its handshake within 0.3 s")
 
 
 def test_timeout_of_a_call(psu):
@@ -281,7 +282,9 @@ def test_remote_exception(psu):
 @pytest.mark.parametrize(("args", "fragments"), [
     (["echo", "foo("], ["argument 1", "'foo('", "not a valid Python expression"]),
     (["add", "1", "2 +"], ["argument 2", "'2 +'", "not a valid Python expression"]),
-    (["add", "1", "undefined_name"], ["argument 2", "NameError", "undefined_name"]),
+    (["add", "1", "undefined_name"], ["argument 2", "'undefined_name' is not a Python "
+                                      "expression"]),
+    (["add", "1", "undefined_name + 1"], ["argument 2", "NameError", "undefined_name"]),
     (["echo", "1 / 0"], ["argument 1", "ZeroDivisionError"]),
 ])
 def test_bad_argument_expression(psu, args, fragments):

@@ -141,7 +141,7 @@ def _expected_selection(srv) -> bytes:
 def test_list_targets(upstream):
     r = run_tool("--timeout", "20", HOST, upstream.port, "list-targets")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == f"dev\nDescription: upstream {upstream.version} stand-in\n"
+    assert r.stdout == f"Target(s): dev\nDescription: upstream {upstream.version} stand-in\n"
 
 
 def test_list_methods(upstream):

@@ -4,9 +4,11 @@ whose namespace holds the target's remote methods.
 What it adds to the standard console: ``method?`` and ``help(method)`` show
 a method's signature and docstring; results are pretty-printed; a remote
 method's exception shows the remote traceback and ``remote Class: message``;
-a lost connection is one line, and is made again by the next call; Ctrl-C
-during a call abandons it (on a fresh connection next time); readline gives
-line editing, Tab completion and a history file.
+a lost connection is one line, and is made again by the next call; a call
+still waiting after a second says so once on stderr (the server may be
+running another client's call); Ctrl-C during a call abandons it (on a fresh
+connection next time); readline gives line editing, Tab completion and a
+history file.
 
 A server that could not describe its methods (see
 :class:`~sipyco.sipyco_rpctool.MethodListUnavailable`) still gets a prompt:
@@ -25,6 +27,7 @@ import code
 import keyword
 import pprint
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy
@@ -51,22 +54,33 @@ HISTORY_LENGTH = 1000
 
 class Session:
     """The interactive mode's connection: dropped after a transport failure or
-    an interrupted call, and made again by the next call."""
+    an interrupted call, and made again by the next call.
+
+    A call still waiting for its reply after ``patience`` seconds says so,
+    once, on stderr (the server may be running another client's call)."""
+
+    patience = 1.0
 
     def __init__(self, host: str, port: int, target: str, timeout: float | None,
-                 client: Client):
+                 client: Client, *, handshake_timeout: float | None = None):
         self.host = host
         self.port = port
         self.target = target
         self.timeout = timeout
+        self.handshake_timeout = handshake_timeout
         self.client: Client | None = client
 
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         if self.client is None:
-            self.client, _ = connect(self.host, self.port, self.target, self.timeout)
+            self.client, _ = connect(self.host, self.port, self.target, self.timeout,
+                                     handshake_timeout=self.handshake_timeout)
         client = self.client
+        remote = getattr(client, name)
+        waiting = threading.Timer(self.patience, self._still_waiting, (name,))
+        waiting.daemon = True
+        waiting.start()
         try:
-            return getattr(client, name)(*args, **kwargs)
+            return remote(*args, **kwargs)
         except TransportError:
             self.drop()
             raise
@@ -74,6 +88,13 @@ class Session:
             # the reply may still come: never let a later call read it
             self.drop()
             raise
+        finally:
+            waiting.cancel()
+
+    def _still_waiting(self, name: str) -> None:
+        print(f"(still waiting for {name}() to return; a server runs one call at a time "
+              "unless started with allow_parallel, so it may be busy with another "
+              "client's call; Ctrl-C abandons this one)", file=sys.stderr, flush=True)
 
     def drop(self) -> None:
         if self.client is not None:
