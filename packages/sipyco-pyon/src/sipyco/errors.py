@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import copy
 import ssl
+import sys
 
 __all__ = [
     "SipycoError",
@@ -73,11 +74,59 @@ class EncodeError(PyonError, TypeError):
     ``type_name`` is the qualified name of its type.
     """
 
+    #: The value as the user's code names it (``argument 1 of f()``,
+    #: ``status["bad"]``...), once a protocol has said (see :meth:`naming`).
+    subject: str | None = None
+
     def __init__(self, reason: str, path: str = "x", type_name: str | None = None):
         self.reason = reason
         self.path = path
         self.type_name = type_name
         super().__init__(f"{reason} (at {path})")
+
+    def naming(self, subject: str) -> EncodeError:
+        """This error as the user would put it: a copy (same class, same other
+        attributes) whose message starts with ``subject`` instead of ending
+        with the encoder's path, names the value's type, and says how to
+        send an application class (register it with :func:`sipyco.pyon.register`)."""
+        named = copy.copy(self)
+        named.subject = subject
+        type_name = self.type_name
+        text = f"{subject}: {self.reason}"
+        if type_name and type_name not in self.reason:
+            text = f"{subject}, a value of type {type_name}: {self.reason}"
+        cls_name = _application_class(type_name) \
+            if self.reason == f"cannot encode a value of type {type_name}" else None
+        if cls_name is not None:
+            text += (f" (a value of class {cls_name}: to send it, register it on both ends "
+                     "with sipyco.pyon.register, see the pyon README)")
+        named.args = (text,)
+        return named
+
+
+def _application_class(type_name: str | None) -> str | None:
+    """The class name when ``type_name`` (``module.qualname``) names a class
+    an application defined in Python (one ``sipyco.pyon.register`` is made
+    for), not a builtin or extension type; else None."""
+    if not type_name or "." not in type_name:
+        return None  # a builtin: object, function, module...
+    short = type_name.rsplit(".", 1)[1]
+    if "<locals>" in type_name:
+        return short  # defined in a function: Python code
+    parts = type_name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is None:
+            continue
+        found: object = module
+        for part in parts[i:]:
+            found = getattr(found, part, None)
+        if not isinstance(found, type):
+            return None
+        if parts[0] == "numpy" or not found.__flags__ & (1 << 9):  # Py_TPFLAGS_HEAPTYPE
+            return None
+        return short
+    return short  # its module is not even loaded here: not a builtin
 
 
 class DecodeError(PyonError, ValueError):
@@ -181,8 +230,15 @@ class MessageTooLarge(SipycoError, ValueError):
         self.limit_name = limit_name
         qualifier = "at least " if at_least else ""
         owner = f"{whose} " if whose else ""
+        if whose:
+            holder = whose[:-2] if whose.endswith("'s") else whose  # the server's -> the server
+            hint = f"to allow it, give {holder} a larger {limit_name}="
+        else:
+            hint = f"to allow it, pass a larger {limit_name}= where this side was made"
+        if limit_name == "max_message_size":
+            hint += " (Server, Client, simple_server_loop... all take it)"
         super().__init__(f"{what} of {qualifier}{size} bytes exceeds {owner}"
-                         f"{limit_name}={limit}")
+                         f"{limit_name}={limit}; {hint}")
 
 
 # -------------------------------------------------------------- transport ---

@@ -396,10 +396,13 @@ class HangUp(Exception):
     client began a TLS handshake (worth telling the operator about: one
     side lacks ``ssl_config``)."""
 
-    def __init__(self, reason: str, *, tls: bool = False):
+    def __init__(self, reason: str, *, tls: bool = False, farewell: bytes = b""):
         super().__init__(reason)
         self.reason = reason
         self.tls = tls
+        #: What to send before closing: the identification, to a sync_struct
+        #: subscriber (so that it can tell its user what it found), else nothing.
+        self.farewell = farewell
 
 
 #: See :class:`ServerConnection`'s ``read_over``.
@@ -409,6 +412,10 @@ ALWAYS_UNREAD = 64
 # being counted: the head and tail of a request around one long literal.
 _EDGE = 4096
 _COMMA = ord(",")
+
+# A sync_struct subscriber's first line: answered with the identification
+# before hanging up, so that a subscriber pointed here can say what it found.
+_SUBSCRIBER_HELLO = b"ARTIQ sync_struct"
 
 # The server's steps.
 _HELLO, _SELECTION, _ACCEPTING, _REQUESTS = "hello", "selection", "accepting", "requests"
@@ -482,7 +489,8 @@ class ServerConnection:
             raise HangUp(f"a handshake line of {line.size} bytes")
         if step is _HELLO:
             if line != p.HELLO[:-1]:
-                raise HangUp("it did not greet as a pc_rpc client")
+                farewell = self.identify() if line == _SUBSCRIBER_HELLO else b""
+                raise HangUp("it did not greet as a pc_rpc client", farewell=farewell)
             self._step = _SELECTION
             return HelloReceived()
         try:
@@ -531,22 +539,29 @@ class ServerConnection:
         except (DecodeError, p.BadRequest) as exc:
             return RequestReceived(None, p.failed_reply(ValueError(f"malformed request: {exc}")))
 
-    def reply(self, reply: dict) -> bytes:
+    def reply(self, reply: dict, method: str | None = None) -> bytes:
         """The line for ``reply`` (see :func:`protocol.ok_reply`,
         :func:`protocol.failed_reply`); a reply that cannot be sent
         (unencodable, or over ``max_message_size``) becomes a failed reply
-        saying why."""
+        saying why.  ``method``: the name of the method called, for that
+        failure to name (``the return value of get_trace()``)."""
+        return self.reply_line(reply, method)[0]
+
+    def reply_line(self, reply: dict, method: str | None = None) -> tuple[bytes, Exception | None]:
+        """``(line, None)`` as :meth:`reply` gives it, or, for a reply that
+        could not be sent, the failed reply sent instead and why."""
         try:
             if reply["status"] == "ok":
-                line = self.codec.encode_ok(reply["ret"])
+                line = self.codec.encode_ok(reply["ret"], method)
             else:
                 line = self.codec.encode(reply)
         except EncodeError as exc:
-            return self._failure(exc)
+            return self._failure(exc), exc
         if len(line) - 1 > self.max_message_size:
-            return self._failure(MessageTooLarge(
-                "reply", len(line) - 1, self.max_message_size, whose="the server's"))
-        return line
+            exc = MessageTooLarge("reply", len(line) - 1, self.max_message_size,
+                                  whose="the server's")
+            return self._failure(exc), exc
+        return line, None
 
     def _failure(self, exc: Exception) -> bytes:
         """A failed reply that fits within ``max_message_size``: without the

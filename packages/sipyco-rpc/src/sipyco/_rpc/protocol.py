@@ -16,7 +16,7 @@ from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, NamedTuple
 
 from sipyco import packed_exceptions, pyon
-from sipyco.errors import DecodeError, ProtocolViolation
+from sipyco.errors import DecodeError, EncodeError, ProtocolViolation
 
 __all__ = [
     "HELLO", "FEATURE_PYON_V2", "Identification", "WireCodec", "V1", "V2", "AutoTarget",
@@ -31,6 +31,12 @@ FEATURE_PYON_V2 = "pyon_v2"
 
 
 # ---------------------------------------------------------------- framing ---
+
+def _inside(path: str, subject: str) -> str:
+    """``subject``, or the part of it at ``path`` (an encoder's path from
+    ``x``, the subject itself)."""
+    return subject if path == "x" else f"element {path[1:].strip()} of {subject}"
+
 
 class WireCodec:
     """How values become lines once the PYON version is settled.
@@ -66,15 +72,48 @@ class WireCodec:
             text = (head + _json_string(name) + before_args + write(tuple(args))
                     + before_kwargs + write(dict(kwargs)) + end)
         except Exception:  # noqa: BLE001 - the generic writer says what failed
-            return self.encode(call_request(name, args, kwargs))
+            try:
+                return self.encode(call_request(name, args, kwargs))
+            except EncodeError as exc:
+                raise self._naming_argument(exc, name, args, kwargs) from None
         return text.encode("ascii")
 
-    def encode_ok(self, value: Any) -> bytes:
-        """``encode(ok_reply(value))``, faster."""
+    def _naming_argument(self, exc: EncodeError, name: str, args: tuple,
+                         kwargs: dict) -> EncodeError:
+        """``exc`` (for a whole call request) naming the argument as the
+        caller wrote it: ``argument 1 of f()``, ``keyword 'w' of f()``."""
+        where = [(f"argument {i} of {name}()", a) for i, a in enumerate(args, 1)]
+        where += [(f"keyword {k!r} of {name}()", v) for k, v in dict(kwargs).items()]
+        for subject, value in where:
+            found = self._failure(value)
+            if found is not None:
+                return exc.naming(_inside(found.path, subject))
+        return exc
+
+    def _failure(self, value: Any) -> EncodeError | None:
+        try:
+            self._encode(value)
+        except EncodeError as exc:
+            return exc
+        except Exception:  # noqa: BLE001 - not this value's encoding
+            return None
+        return None
+
+    def encode_ok(self, value: Any, method: str | None = None) -> bytes:
+        """``encode(ok_reply(value))``, faster.  ``method``: the name of the
+        method that returned ``value``, for an EncodeError to name it
+        (``the return value of get_trace()``)."""
         try:
             text = self._ok + pyon.writer(self.version)(value) + "}\n"
         except Exception:  # noqa: BLE001 - the generic writer says what failed
-            return self.encode(ok_reply(value))
+            try:
+                return self.encode(ok_reply(value))
+            except EncodeError as exc:
+                if method is None:
+                    raise
+                found = self._failure(value)
+                path = "x" if found is None else found.path
+                raise exc.naming(_inside(path, f"the return value of {method}()")) from None
         return text.encode("ascii")
 
     def decode(self, line: bytes, in_pieces: bool = False) -> Any:

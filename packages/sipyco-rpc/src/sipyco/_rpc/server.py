@@ -44,6 +44,8 @@ _WRITE_HIGH_WATER = 1 << 20
 # serve the others: a client pipelining thousands of calls, all already
 # received, would otherwise have them all answered in one turn.
 _FAIR_SHARE = 32
+# How much of each argument's repr the per-call debug line shows.
+_REPR_LIMIT = 100
 
 
 class Server(AsyncioServer):
@@ -203,6 +205,8 @@ class Server(AsyncioServer):
                         peer_name(writer), self.handshake_timeout)
             return
         except HangUp as exc:
+            if exc.farewell:
+                writer.write(exc.farewell)
             if exc.tls:
                 log_tls_on_plain(logger, peer_name(writer))
             else:
@@ -234,19 +238,26 @@ class Server(AsyncioServer):
             if offloaded:
                 # (pyon pauses the collector itself for a text this long)
                 event = await asyncio.to_thread(conn.read_request, event.line, True)
-            if event.request is None:
+            request = event.request
+            if request is None:
                 reply = event.refusal
             else:
-                reply = await self._process(target, event.request)
+                reply = await self._process(target, request)
                 if reply is None:  # SystemExit under builtin_terminate
                     self.request_terminate()
                     return
+            method = request.name if type(request) is p.Call else None
             if reply_offload is not None and reply["status"] == "ok" \
                     and heavier_than(reply["ret"], reply_offload):
                 offloaded = True
-                line = await asyncio.to_thread(_write_reply, conn, reply)
+                line, unsent = await asyncio.to_thread(_write_reply, conn, reply, method)
             else:
-                line = conn.reply(reply)
+                line, unsent = conn.reply_line(reply, method)
+            if unsent is not None:
+                _log_unsent(request, writer, unsent)
+            if transport.is_closing():
+                _log_unsent(request, writer, "the connection was closed before it was written")
+                return
             writer.write(line)
             if offloaded:
                 # Freeing a large request or reply can take as long as
@@ -255,7 +266,11 @@ class Server(AsyncioServer):
                 event = reply = None
                 await asyncio.to_thread(garbage.clear)
             if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
-                await writer.drain()  # a slow reader: wait rather than buffer without end
+                try:  # a slow reader: wait rather than buffer without end
+                    await writer.drain()
+                except ConnectionError as exc:
+                    _log_unsent(request, writer, f"the connection broke while writing: {exc}")
+                    return
             answered += 1
             if answered >= _FAIR_SHARE:
                 answered = 0
@@ -270,6 +285,8 @@ class Server(AsyncioServer):
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 return p.failed_reply(exc)
         name = request.name
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("calling %s", _call_text(request))
         if self.builtin_terminate and name == "terminate":
             self.request_terminate()
             return p.ok_reply(None)
@@ -308,9 +325,28 @@ class Server(AsyncioServer):
         return p.ok_reply(ret)
 
 
-def _write_reply(conn: ServerConnection, reply: dict) -> bytes:
+def _write_reply(conn: ServerConnection, reply: dict,
+                 method: str | None) -> tuple[bytes, Exception | None]:
     with paused_gc():
-        return conn.reply(reply)
+        return conn.reply_line(reply, method)
+
+
+def _log_unsent(request: Any, writer: asyncio.StreamWriter, why: object) -> None:
+    """One warning: the reply to ``request`` did not reach the client as it was."""
+    what = f"{request.name}()" if type(request) is p.Call else "a request"
+    logger.warning("the reply to %s for %s could not be sent: %s", what,
+                   peer_name(writer), why)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _REPR_LIMIT else text[:_REPR_LIMIT] + "..."
+
+
+def _call_text(request: p.Call) -> str:
+    """``name(arg, ..., key=value)`` with each repr cut short, for the log."""
+    parts = [_cut(repr(a)) for a in request.args]
+    parts += [f"{k}={_cut(repr(v))}" for k, v in request.kwargs.items()]
+    return f"{request.name}({', '.join(parts)})"
 
 
 class _Holding:

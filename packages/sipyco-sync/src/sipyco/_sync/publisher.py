@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 
 from sipyco._bounds import (
@@ -16,6 +17,7 @@ from sipyco._bounds import (
     check_timeout,
 )
 from sipyco.asyncio_tools import AsyncioServer, peer_name
+from sipyco.errors import EncodeError
 
 from .fanout import (
     SharedBacklog,
@@ -214,12 +216,62 @@ class Publisher(AsyncioServer):
         for name, notifier in self._notifiers.items():
             subs: set[_Subscription] = set()
             self._subscriptions[name] = subs
-            hooks = (self._encode, self._sender(name, subs))
+            hooks = (self._mod_encoder(name), self._sender(name, subs))
             self._hooks[name] = hooks
             notifier.publisher_hooks = hooks
 
     def _encode(self, mod: dict) -> bytes:
         return as_line(self._encode_text(mod))
+
+    def _mod_encoder(self, name: str):
+        """``encode(mod)`` for notifier ``name``: an EncodeError names the
+        value as the program knows it (``status["bad"]``)."""
+        encode = self._encode
+
+        def encode_mod(mod: dict) -> bytes:
+            try:
+                return encode(mod)
+            except EncodeError as exc:
+                raise self._naming(exc, name, mod) from None
+        return encode_mod
+
+    def _naming(self, exc: EncodeError, name: str, mod: dict) -> EncodeError:
+        """``exc``, raised for ``mod`` of notifier ``name``, naming the value
+        by the notifier's name and the keys that lead to it."""
+        path = mod.get("path", ())
+        try:
+            where = name + "".join(_index(k) for k in path)
+        except Exception:  # noqa: BLE001 - a key whose repr fails
+            where = name
+        action = mod.get("action")
+        if action == "init":
+            fields = [("struct", name, True)]
+        elif action == "setitem":
+            key = mod.get("key")
+            fields = [("key", f"the key {_index(key)[1:-1]} set in {where}", False),
+                      ("value", where + _index(key), True)]
+        elif action in ("append", "insert"):
+            fields = [("x", f"the value {'appended to' if action == 'append' else 'inserted into'}"
+                            f" {where}", False)]
+        else:
+            fields = [("key", f"the key of a change to {where}", False),
+                      ("i", f"the index of a change to {where}", False)]
+        fields.append(("path", f"the path of a change to {name}", False))
+        for field, subject, joined in fields:
+            if field not in mod:
+                continue
+            try:
+                self._encode_text(mod[field])
+            except EncodeError as found:
+                rel = found.path[1:]
+                if joined and found.path != "x" and rel.startswith("["):
+                    return exc.naming(subject + rel)
+                if found.path == "x":
+                    return exc.naming(subject)
+                return exc.naming(f"element {rel.strip()} of {subject}")
+            except Exception:  # noqa: BLE001 - not this field's encoding
+                continue
+        return exc
 
     @property
     def max_buffered_bytes(self) -> int:
@@ -248,7 +300,11 @@ class Publisher(AsyncioServer):
         following = self._notifiers[name].publisher_hooks is hooks
         line = self._inits.get(name) if following else None
         if line is None:
-            line = self._encode({"action": "init", "struct": self._notifiers[name].raw_view})
+            mod = {"action": "init", "struct": self._notifiers[name].raw_view}
+            try:
+                line = self._encode(mod)
+            except EncodeError as exc:
+                raise self._naming(exc, name, mod) from None
             if following:
                 self._inits[name] = line
         return line
@@ -261,7 +317,7 @@ class Publisher(AsyncioServer):
         EncodeError (a TypeError) for a mod that cannot be written."""
         for name, served in self._notifiers.items():
             if served is notifier:
-                self._hooks[name][1](self._encode(mod))
+                self._hooks[name][1](self._hooks[name][0](mod))
                 return
         raise ValueError(f"{notifier!r} is not one of this Publisher's notifiers")
 
@@ -317,3 +373,9 @@ class Publisher(AsyncioServer):
             return None
         return name
 
+
+def _index(key) -> str:
+    """``key`` as Python indexing: ``["bad"]``, ``[3]``."""
+    if type(key) is str:
+        return "[" + json.dumps(key) + "]"
+    return f"[{key!r}]"

@@ -90,7 +90,8 @@ class Subscriber:
 
         Raises ServerUnreachable when nobody listens, ConnectionClosed when
         the publisher hangs up instead of sending the structure (most often:
-        it has no notifier of that name), HandshakeTimeout when it stays
+        it has no notifier of that name, or it is a pc_rpc server: the
+        message says so), HandshakeTimeout when it stays
         silent, MessageTooLarge for a structure over ``max_message_size``
         and ProtocolViolation for one that cannot be read.  With
         ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) the
@@ -136,6 +137,8 @@ class Subscriber:
                     raise refused(f"the publisher at {host}:{port}") from None
                 raise
             mod = self._decode(line)
+            if _is_identification(mod):
+                raise _not_a_publisher(host, port)
             if not isinstance(mod, dict) or mod.get("action") != ModAction.init \
                     or "struct" not in mod:
                 raise ProtocolViolation("the publisher did not start with an init message")
@@ -257,3 +260,15 @@ class Subscriber:
                     raise ProtocolViolation("the connection ended in the middle of a mod")
                 return
             lines.feed(data)
+
+
+def _not_a_publisher(host: str, port: int) -> ConnectionClosed:
+    return ConnectionClosed(f"the server at {host}:{port} is a pc_rpc server, "
+                            "not a sync_struct publisher")
+
+
+def _is_identification(obj: Any) -> bool:
+    """Whether ``obj`` is a pc_rpc server's identification (the line it
+    answers a subscriber's hello with, before hanging up)."""
+    return isinstance(obj, dict) and "action" not in obj \
+        and isinstance(obj.get("targets"), list)
