@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sipyco import pyon
@@ -326,6 +326,7 @@ _flat_bytes_items = st.lists(
 
 @_SETTINGS
 @given(_flat_bytes_items, _DAMAGE | st.just([]))
+@example([b"["], [])  # found by a longer run: a bracket in a literal
 def test_a_flat_list_of_bytes_is_read_in_place_exactly(items, damage):
     text = pyon.encode_v1(items)
     for position, piece, how in damage:
@@ -343,8 +344,12 @@ def test_a_flat_list_of_bytes_is_read_in_place_exactly(items, damage):
     if got is not _NOT_IN_PLACE:
         assert same(got, expected), text
     if not damage and any(type(item) is bytes for item in items) \
-            and not any(type(item) is bool or item is None for item in items):
-        assert got is not _NOT_IN_PLACE, text  # (v1's names are not JSON's)
+            and not any(type(item) is bool or item is None for item in items) \
+            and not any(type(item) is bytes and any(c in item for c in b"[{(")
+                        for item in items):
+        # (v1's names are not JSON's; a bracket in a literal is declined,
+        # needlessly but safely: see _bytes_list_in_place)
+        assert got is not _NOT_IN_PLACE, text
 
 
 @pytest.mark.parametrize("text", [
