@@ -175,3 +175,17 @@ def test_a_log_forwarder_started_before_simple_server_loop_forwards():
     finally:
         server.kill()
         server.communicate()
+
+
+def test_a_certificate_file_that_cannot_be_read_is_named(tmp_path):
+    missing = tmp_path / "server.pem"
+    code = subprocess.run(
+        [sys.executable, "-c",
+         "from sipyco.pc_rpc import simple_server_loop\n"
+         "from sipyco.tools import SimpleSSLConfig\n"
+         f"simple_server_loop({{'x': object()}}, '127.0.0.1', 0, ssl_config=SimpleSSLConfig("
+         f"{str(missing)!r}, {str(missing)!r}, {str(missing)!r}))\n"],
+        capture_output=True, text=True, timeout=60)
+    assert code.returncode == 1
+    assert code.stderr.strip() == (f"cannot read {missing} (local_cert of ssl_config): "
+                                   "No such file or directory")

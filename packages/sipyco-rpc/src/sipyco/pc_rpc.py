@@ -95,7 +95,7 @@ def simple_server_loop(targets: dict[str, Any], host, port: int,
     client until it returns.  ``max_message_size``: the largest request and
     reply, in bytes (see :class:`Server`).  With ``ssl_config`` (a
     :class:`~sipyco.tools.SimpleSSLConfig`) every connection is mutual TLS
-    (see :meth:`Server.start`).
+    (see :meth:`Server.start <sipyco.asyncio_tools.AsyncioServer.start>`).
 
     The event loop: ``loop`` if given; else the one set for this thread, if
     it is idle (so that tasks started before, such as a
@@ -120,7 +120,7 @@ def simple_server_loop(targets: dict[str, Any], host, port: int,
             try:
                 loop.run_until_complete(server.start(host, port, ssl_config))
             except OSError as exc:
-                raise SystemExit(_cannot_listen(exc, host, port)) from None
+                raise SystemExit(_cannot_listen(exc, host, port, ssl_config)) from None
             for address, bound in _listening(server):
                 logger.info("listening on %s port %d", address, bound)
             try:
@@ -140,8 +140,14 @@ def _listening(server: Server) -> list[tuple[str, int]]:
     return [sock.getsockname()[:2] for sock in server.server.sockets]
 
 
-def _cannot_listen(exc: OSError, host, port: int) -> str:
-    """One line for a failed start: which address and port, and what to do."""
+def _cannot_listen(exc: OSError, host, port: int, ssl_config: Any = None) -> str:
+    """One line for a failed start: which address and port, and what to do
+    (or which file: a certificate of ``ssl_config`` that cannot be read)."""
+    for name in ("local_cert", "local_key", "peer_cert"):
+        path = getattr(ssl_config, name, None)
+        if isinstance(path, (str, os.PathLike)) and not os.access(path, os.R_OK):
+            return f"cannot read {path} ({name} of ssl_config): " \
+                   f"{os.strerror(errno.ENOENT if not os.path.exists(path) else errno.EACCES)}"
     hosts = [host] if isinstance(host, str) or host is None else list(host)
     culprit = None
     for h in hosts:  # which one: try each as the server did
