@@ -20,7 +20,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 
 DOCUMENTS = ["README.md", *sorted(glob.glob("packages/*/README.md", root_dir=ROOT)),
-             *sorted(glob.glob("docs/*.md", root_dir=ROOT))]
+             *sorted(glob.glob("docs/*.md", root_dir=ROOT)),
+             # The documentation site's pages (reStructuredText), not its build.
+             *sorted(path for path in glob.glob("docs/**/*.rst", root_dir=ROOT, recursive=True)
+                     if not path.startswith("docs/_build/"))]
 
 # "pip install" followed by at least one argument: prose that merely
 # mentions `pip install` is not a command.
@@ -49,6 +52,55 @@ def install_lines(text: str) -> list[str]:
     return found
 
 
+_RST_LITERAL = re.compile(r"``(.+?)``")
+# Directives whose content is code, shown as written.
+_RST_CODE = re.compile(r"\.\. (code-block|code|sourcecode|parsed-literal)::")
+
+
+def install_lines_rst(text: str) -> list[str]:
+    """The ``pip install`` commands in a reStructuredText page, in order:
+    whole lines of literal blocks (after a paragraph ending in ``::``, or
+    in a code directive), and inline literals elsewhere, which may wrap
+    across the lines of a paragraph."""
+    found: list[str] = []
+    paragraph: list[str] = []
+    block_indent: int | None = None  # indentation of what opened a literal block
+
+    def end_paragraph() -> None:
+        joined = " ".join(paragraph)
+        found.extend(span.strip() for span in _RST_LITERAL.findall(joined)
+                     if _COMMAND.search(span))
+        paragraph.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None:
+            if not stripped or indent > block_indent:
+                if _COMMAND.search(line):
+                    found.append(stripped)
+                continue
+            block_indent = None
+        if not stripped:
+            end_paragraph()
+            continue
+        if _RST_CODE.match(stripped):
+            end_paragraph()
+            block_indent = indent
+            continue
+        paragraph.append(stripped)
+        if stripped.endswith("::") and not stripped.startswith(".. "):
+            end_paragraph()
+            block_indent = indent
+    end_paragraph()
+    return found
+
+
+def _install_lines_of(document: str) -> list[str]:
+    text = (ROOT / document).read_text(encoding="utf-8")
+    return install_lines_rst(text) if document.endswith(".rst") else install_lines(text)
+
+
 def _command(line: str) -> str:
     """A line as the shell runs it: without its trailing comment, spaces
     collapsed, so lines that differ only in their comments run once."""
@@ -59,7 +111,7 @@ def _collect() -> dict[str, list[str]]:
     """Each distinct command -> the documents it appears in."""
     where: dict[str, list[str]] = {}
     for doc in DOCUMENTS:
-        for line in install_lines((ROOT / doc).read_text(encoding="utf-8")):
+        for line in _install_lines_of(doc):
             where.setdefault(_command(line), []).append(doc)
     return where
 
@@ -90,6 +142,27 @@ def test_the_extractor_reads_code_blocks_and_inline_code():
                                    'pip install "./d[fast]"']
     assert _command("pip install ./b   # a comment") == "pip install ./b"
     assert _command('pip  install "./d[fast]#x"') == 'pip install "./d[fast]#x"'
+
+
+def test_the_rst_extractor_reads_literal_blocks_and_inline_literals():
+    text = ("Run ``pip install ./a`` or see ``pip install`` in prose; a long\n"
+            "line wraps: ``pip install ./b\n"
+            "./c``.  Then::\n"
+            "\n"
+            "    pip install ./d   # a comment\n"
+            "\n"
+            ".. code-block:: sh\n"
+            "\n"
+            "   python -m pip install ./e\n"
+            "\n"
+            ".. note::\n"
+            "\n"
+            "   In prose, pip install ./not-a-command, but ``pip install ./f``.\n"
+            "\n"
+            "Back to prose: pip install ./not-either.\n")
+    assert install_lines_rst(text) == ["pip install ./a", "pip install ./b ./c",
+                                       "pip install ./d   # a comment",
+                                       "python -m pip install ./e", "pip install ./f"]
 
 
 def test_every_readme_has_an_install_line_and_the_table_is_there():

@@ -108,6 +108,9 @@ class SourceFilter:
         self.local_source = local_source
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` passes: a record without a source is given
+        ``local_source`` first; a local one passes from ``local_level`` up,
+        any other always."""
         if not hasattr(record, "source"):
             record.source = self.local_source
         if record.source == self.local_source:
@@ -223,6 +226,8 @@ class LogForwarder(logging.Handler, TaskObject):
     # ---- the logging side: any thread, never blocks ----------------------
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Queue ``record`` to be sent (see the class: never blocks, never
+        raises; past ``queue_size`` the oldest queued record is dropped)."""
         try:
             source = getattr(record, "source", None) or self.source
             line = f"{source}:{self.format(record)}\n"

@@ -19,6 +19,9 @@ class MultilineFormatter(logging.Formatter):
         super().__init__("%(levelname)s:%(name)s:%(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as ``LEVEL:name:message``; a message of N > 1 lines
+        (a traceback included) gets ``LEVEL<N>``, so that a reader of the
+        stream knows how many lines belong to it."""
         text = super().format(record)
         lines = text.count("\n") + 1
         if lines > 1:

@@ -70,7 +70,7 @@ class AsyncioServer:
         interface) and ``port`` (0 picks a free one, see :attr:`port`).
         Call :meth:`stop` to release the resources afterwards.
 
-        With ``ssl_config`` (a :class:`SimpleSSLConfig`), every connection is
+        With ``ssl_config`` (a :class:`~sipyco.asyncio_tools.SimpleSSLConfig`), every connection is
         mutual TLS: a client must present a certificate found in its
         ``peer_cert`` and complete the handshake within the server's
         ``handshake_timeout`` (10 s by default), before anything it sends
@@ -262,6 +262,9 @@ class TaskObject:
             raise
 
     async def stop(self) -> None:
+        """Cancel the task and wait until it has ended (at once if it was
+        never started or has ended already).  Its exception, if it failed,
+        is not raised here: it was logged when it happened."""
         task, self.task = self.task, None
         if task is None:
             return
@@ -291,6 +294,10 @@ class SignalHandler:
         self.received: int | None = None
 
     def setup(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Install the handlers (from the main thread, as Python requires).
+        ``loop``: the loop :meth:`wait_terminate` will run on; by default the
+        running loop, else the thread's current one.  A signal that arrives
+        before anyone waits is kept, and the next wait returns at once."""
         if loop is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -317,6 +324,7 @@ class SignalHandler:
         return self.received
 
     def teardown(self) -> None:
+        """Put back the handlers that :meth:`setup` replaced."""
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         self._previous.clear()

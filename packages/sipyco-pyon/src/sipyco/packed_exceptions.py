@@ -113,6 +113,6 @@ def current_exc_packed() -> dict[str, Any]:
 
 
 def raise_packed_exc(packed: dict[str, Any]) -> NoReturn:
-    """Raise the exception ``packed`` describes (see :func:`unpack`), with
+    """Raise the exception ``packed`` describes (see :func:`~sipyco.packed_exceptions.unpack`), with
     the sender's traceback lines in its ``parent_traceback``."""
     raise unpack(packed)

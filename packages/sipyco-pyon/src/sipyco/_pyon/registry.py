@@ -222,7 +222,9 @@ class Registry:
     # -------------------------------------------------------------- tables --
 
     def by_type(self) -> dict[type, CustomType]:
+        """A copy of the table of registered classes: class -> its entry."""
         return dict(self._by_type)
 
     def by_name(self) -> dict[str, CustomType]:
+        """A copy of the table of registered names: wire name -> its entry."""
         return dict(self._by_name)

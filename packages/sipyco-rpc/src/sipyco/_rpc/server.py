@@ -136,6 +136,8 @@ class Server(AsyncioServer):
         await self._terminate.wait()
 
     def request_terminate(self) -> None:
+        """Release :meth:`wait_terminate` (what a client's ``terminate()``
+        does, with ``builtin_terminate``)."""
         self._terminate.set()
 
     @property

@@ -341,14 +341,20 @@ class BestEffortClient:
             return None
 
     def get_rpc_method_list(self) -> dict | None:
+        """The target's method list (see :meth:`Client.get_rpc_method_list`),
+        or None while the server is unreachable."""
         return self.__do_rpc(Client.get_rpc_method_list, "get_rpc_method_list")
 
     def get_selected_target(self) -> str | None:
+        """The target the current connection selected; None while there is
+        no connection."""
         with self.__lock:
             client = self.__client
         return None if client is None else client.get_selected_target()
 
     def get_local_host(self) -> str | None:
+        """This side's address on the current connection (the address the
+        server sees); None while there is no connection."""
         with self.__lock:
             client = self.__client
         try:

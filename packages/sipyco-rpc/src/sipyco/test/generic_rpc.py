@@ -56,7 +56,7 @@ class GenericRPCCase(unittest.TestCase):
         blocking client connects to ``localhost``:``port`` with
         ``target_name`` and ``timeout``.  If the controller is still starting
         then (connection refused while its process runs), connecting is
-        retried for up to :data:`STARTUP_GRACE` seconds more; if it cannot
+        retried for up to ``STARTUP_GRACE`` seconds more; if it cannot
         connect, the process is stopped and the error raised.
         ValueError if ``name`` is already in use.  Returns the client.
         """

@@ -39,7 +39,7 @@ class Subscriber:
 
     ``target_builder(struct)`` turns the initial structure into the local
     object mods are applied to (it may simply return it); the result is
-    :attr:`target`.  ``notify_cb`` (a callable or a list of them) is called
+    ``target``.  ``notify_cb`` (a callable or a list of them) is called
     with each mod, the init included, after it was applied; one that raises
     is logged and the structure stays in sync.  ``disconnect_cb`` is called
     exactly once when the connection ends for any reason other than
