@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 
 import sipyco
 
@@ -46,3 +47,46 @@ def test_the_public_modules_are_found():
 
 def test_every_public_class_function_and_method_has_a_docstring():
     assert undocumented() == []
+
+
+def unnamed_parameters() -> list[str]:
+    """``module.callable(parameter)`` for each parameter of a public function,
+    method or constructor that its docstring (or, for a constructor, the
+    class docstring) does not name."""
+    gaps = []
+    seen: set[int] = set()
+
+    def check(where: str, function, extra: str = "") -> None:
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            return
+        doc = (inspect.getdoc(function) or "") + "\n" + extra
+        for parameter in signature.parameters.values():
+            if parameter.name in ("self", "cls") or parameter.kind in (
+                    parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if not re.search(rf"\b{re.escape(parameter.name)}\b", doc):
+                gaps.append(f"{where}({parameter.name})")
+
+    for name in public_modules():
+        module = importlib.import_module(name)
+        for public in getattr(module, "__all__", ()):
+            obj = getattr(module, public)
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            where = f"{name}.{public}"
+            if inspect.isfunction(obj):
+                check(where, obj)
+            elif inspect.isclass(obj):
+                if "__init__" in vars(obj):
+                    check(where, obj.__init__, inspect.getdoc(obj) or "")
+                for attr, value in vars(obj).items():
+                    if not attr.startswith("_") and inspect.isfunction(value):
+                        check(f"{where}.{attr}", value)
+    return gaps
+
+
+def test_every_parameter_of_a_public_callable_is_named_in_its_docstring():
+    assert unnamed_parameters() == []

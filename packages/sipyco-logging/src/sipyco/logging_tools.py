@@ -137,7 +137,8 @@ class LogParser:
         self._assembler = MessageAssembler()
 
     def line_input(self, msg: str) -> None:
-        """Take one line of output (without its newline)."""
+        """Take ``msg``, one line of output (a str without its newline).
+        Nothing raises: a line that does not parse becomes a ``print`` record."""
         try:
             record = self._assembler.feed(msg)
         except MalformedLine:  # an absurd line count: not a header after all
@@ -179,15 +180,18 @@ class LogParser:
 class LogForwarder(logging.Handler, TaskObject):
     """A logging handler that sends records to a :class:`Server`.
 
+    ``host`` (a name or address) and ``port`` say where the server listens.
+
     Add it to a logger and :meth:`~TaskObject.start` it on the event loop;
     :meth:`emit` only queues, so it never blocks and never raises.  Up to
     ``queue_size`` records wait while the server is unreachable (the oldest
     are dropped beyond that, and a WARNING record reports how many once the
-    link is back).  Records written to a connection and not yet known to be
-    sent count against ``queue_size`` too, so at no time does the forwarder
-    hold more; a new record finding all of them in flight is the one
-    dropped.  The connection is retried every ``reconnect_timer``
-    seconds.  A record's source is its ``source`` attribute (see
+    link is back; default 1000, and less than 1 raises ``ValueError``).
+    Records written to a connection and not yet known to be sent count
+    against ``queue_size`` too, so at no time does the forwarder hold more;
+    a new record finding all of them in flight is the one dropped.  The
+    connection is retried every ``reconnect_timer`` seconds (default 5).
+    A record's source is its ``source`` attribute (see
     :class:`SourceFilter`), else ``source`` (default: the host name).  Other
     keyword arguments go to :class:`logging.Handler` (e.g. ``level``).
 

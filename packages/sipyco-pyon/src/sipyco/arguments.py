@@ -78,6 +78,10 @@ def formatargspec(args: Sequence[str], varargs: str | None = None, varkw: str | 
         >>> formatargspec(["a", "b"], "args", "kw", (1,), ["c"], {}, {"b": int})
         '(a, b: int=1, *args, c, **kw)'
 
+    ``args`` are the positional parameter names; ``varargs`` and ``varkw``
+    the names of the ``*`` and ``**`` parameters (default ``None``: there is
+    none); ``kwonlyargs`` the keyword-only names (default: none; without
+    ``varargs`` a bare ``*`` comes before them).
     ``defaults`` belong to the last ``args``; ``kwonlydefaults`` maps
     keyword-only names to their defaults (``None`` for none); an
     ``annotations`` entry ``"return"`` adds ``-> ...``.

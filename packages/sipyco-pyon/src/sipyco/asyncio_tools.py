@@ -191,7 +191,10 @@ class AsyncioServer:
 
 
 def peer_name(writer: asyncio.StreamWriter) -> str:
-    """``host:port`` of a connection's peer, for log messages."""
+    """``host:port`` of a connection's peer, for log messages.
+
+    ``writer`` is the connection's ``asyncio.StreamWriter``.  Never raises:
+    when the peer's address cannot be had, returns ``"a client"``."""
     try:
         return "{}:{}".format(*writer.get_extra_info("peername")[:2])
     except Exception:  # noqa: BLE001 - only used to word a log message

@@ -15,7 +15,10 @@ __all__ = ["verbosity_args", "init_logger_from_args", "simple_network_args",
 
 
 def verbosity_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``-v``/``-q``; each repetition moves the level one step (10)."""
+    """Add ``-v``/``-q``; each repetition moves the level one step (10).
+
+    ``parser`` is the ``argparse.ArgumentParser`` to add them to, in a
+    group named ``verbosity``; both count from 0."""
     group = parser.add_argument_group("verbosity")
     group.add_argument("-v", "--verbose", default=0, action="count",
                        help="show more log messages (repeat for more)")
@@ -31,7 +34,9 @@ def log_level_from_args(args: argparse.Namespace) -> int:
 def init_logger_from_args(args: argparse.Namespace) -> logging.Handler:
     """Send log records to stderr, formatted ``LEVEL:name:message`` (with
     ``LEVEL<N>`` for N-line records), at the level ``-v``/``-q`` chose.
-    Returns the handler it installed on the root logger."""
+    Returns the handler it installed on the root logger.  ``args`` is the
+    parsed namespace of a parser given to :func:`verbosity_args` (it needs
+    its ``verbose`` and ``quiet`` counts)."""
     root = logging.getLogger()
     level = log_level_from_args(args)
     root.setLevel(level)
@@ -47,6 +52,9 @@ def simple_network_args(parser: argparse.ArgumentParser,
     """Add ``--bind`` (repeatable; ``*`` for every interface),
     ``--no-localhost-bind`` and the port option(s).
 
+    ``parser`` is the ``argparse.ArgumentParser`` to add them to (in a group
+    named ``network server``); its parsing is made to reject
+    ``--no-localhost-bind`` without ``--bind`` as a usage error.
     ``default_port`` is an int for a single ``-p/--port``, or a list of
     ``(name, purpose, default)`` giving one ``--port-NAME`` per entry.
     With ``ssl``, also ``--ssl CERT KEY PEER`` (as upstream 1.10): this
@@ -104,7 +112,12 @@ def _ipv6_loopback_available() -> bool:
 def bind_address_from_args(args: argparse.Namespace) -> list[str] | None:
     """Addresses for ``AsyncioServer.start``: ``None`` (every interface) when
     ``--bind '*'`` was given, else the ``--bind`` addresses plus, unless
-    ``--no-localhost-bind``, the loopback addresses this host has."""
+    ``--no-localhost-bind``, the loopback addresses this host has.
+
+    ``args`` is the parsed namespace of a parser given to
+    :func:`simple_network_args`.  ``ValueError`` if ``--no-localhost-bind``
+    was given without any ``--bind`` address (the parser itself already
+    rejects that)."""
     if "*" in args.bind:
         return None
     if args.no_localhost_bind:

@@ -71,7 +71,10 @@ class EncodeError(PyonError, TypeError):
 
     ``path`` locates the offending value inside the structure handed to the
     encoder, written as Python indexing on ``x`` (for example ``x["a"][2]``);
-    ``type_name`` is the qualified name of its type.
+    ``type_name`` is the qualified name of its type.  The constructor takes
+    ``reason`` (what is wrong, without the place), ``path`` (default
+    ``"x"``, the whole value) and ``type_name`` (default ``None``); the
+    message is ``reason`` followed by ``(at PATH)``.
     """
 
     #: The value as the user's code names it (``argument 1 of f()``,
@@ -133,7 +136,10 @@ class DecodeError(PyonError, ValueError):
     """A text is not valid PYON, or asks for something PYON refuses to build.
 
     ``offset`` is the 0-based character offset in the text where the problem
-    was found, or ``None`` when it cannot be tied to one place.
+    was found, or ``None`` when it cannot be tied to one place.  The
+    constructor takes ``reason`` (what is wrong) and ``offset`` (default
+    ``None``); the message is ``reason``, followed by ``at offset N`` when
+    ``offset`` is given.
     """
 
     def __init__(self, reason: str, offset: int | None = None):
@@ -170,7 +176,11 @@ class NestingTooDeep(DecodeError):
     """A text nests containers deeper than the reader's ``max_depth``
     (``limit``).  A limit of this reader, not a defect of the text: a peer
     may have written it legitimately, so protocols answer it like an
-    over-long message (that one exchange fails, the connection stays)."""
+    over-long message (that one exchange fails, the connection stays).
+
+    ``reason`` and ``offset`` (default ``None``) are as for
+    :class:`DecodeError`; ``limit`` (default ``None``) is the ``max_depth``
+    that was exceeded."""
 
     def __init__(self, reason: str, offset: int | None = None, limit: int | None = None):
         super().__init__(reason, offset)
@@ -179,7 +189,9 @@ class NestingTooDeep(DecodeError):
 
 class TooManyItems(DecodeError):
     """A text holds more values than the reader's ``max_items`` (``limit``);
-    ``count`` is how many it may hold.  Refused before anything is built."""
+    ``count`` is how many it may hold.  Refused before anything is built.
+    ``reason`` is the message; ``limit`` and ``count`` are keyword-only and
+    default to ``None``."""
 
     def __init__(self, reason: str, *, limit: int | None = None, count: int | None = None):
         super().__init__(reason)
@@ -216,9 +228,13 @@ class MessageTooLarge(SipycoError, ValueError):
 
     ``what`` says which message (``"reply"``, ``"request"``, ``"mod"``...),
     ``size`` its length in bytes (a lower bound when ``at_least``),
-    ``limit`` the limit's value and ``limit_name`` the parameter that sets it.
-    Raised by the side that refuses the message; for pc_rpc the connection
-    stays usable (the over-long line was read and thrown away).
+    ``limit`` the limit's value and ``limit_name`` the parameter that sets it
+    (default ``"max_message_size"``).  ``whose`` (keyword-only, default
+    ``""``) names the side whose limit it is, e.g. ``"the server's"``; the
+    message then tells the reader to give that side a larger limit.
+    ``at_least`` defaults to false.  Raised by the side that refuses the
+    message; for pc_rpc the connection stays usable (the over-long line was
+    read and thrown away).
     """
 
     def __init__(self, what: str, size: int, limit: int, *,
@@ -275,7 +291,10 @@ class CallTimeout(TransportError, TimeoutError):
 
 class HandshakeTimeout(CallTimeout):
     """The peer did not complete the protocol's opening exchange within
-    ``handshake_timeout`` seconds; the connection has been closed."""
+    ``handshake_timeout`` seconds; the connection has been closed.
+
+    ``what`` names the exchange that timed out (the message starts with it);
+    ``limit`` is the timeout in seconds, kept as the ``limit`` attribute."""
 
     def __init__(self, what: str, limit: float):
         self.limit = limit
@@ -351,7 +370,9 @@ def remote_error(class_name: object, message: str, traceback_lines: list[str]) -
     instance of it) or anything else (then a GenericRemoteException whose
     message starts with that name).  Only ``Exception`` subclasses are ever
     built: a peer cannot make this process raise ``SystemExit`` or
-    ``KeyboardInterrupt``.
+    ``KeyboardInterrupt``.  ``message`` is the remote exception's text and
+    ``traceback_lines`` (a list of str) the remote traceback, stored as the
+    result's ``parent_traceback``.  Returns the exception; never raises it.
     """
     builtin = getattr(builtins, class_name, None) if isinstance(class_name, str) else None
     exc: RemoteError | None = None

@@ -71,7 +71,15 @@ async def async_open_connection(host: str | None, port: int | str, *args: Any,
                                                         asyncio.StreamWriter]:
     """:func:`asyncio.open_connection` with keepalive turned on (see
     :func:`set_keepalive`); returns ``(reader, writer)``.  Other arguments
-    go to :func:`asyncio.open_connection` unchanged."""
+    go to :func:`asyncio.open_connection` unchanged.
+
+    ``host`` and ``port`` are where to connect.  ``after_idle`` (seconds of
+    silence before the first probe), ``interval`` (seconds between probes)
+    and ``max_fails`` (unanswered probes before the connection is dropped)
+    are keyword-only and default to ``None``, the system's setting.  A value
+    that is not a positive finite number raises ``ValueError`` (``TypeError``
+    if it is not a number) before connecting; if the system then refuses
+    one, the connection is closed and the ``OSError`` is raised."""
     # check the values before connecting: a bad one is the caller's mistake
     for value, name in ((after_idle, "after_idle"), (interval, "interval"),
                         (max_fails, "max_fails")):
@@ -91,7 +99,14 @@ def create_connection(host: str, port: int | str, *args: Any,
     """:func:`socket.create_connection` to ``(host, port)`` with keepalive
     turned on (see :func:`set_keepalive`); returns the socket.  Other
     arguments (``timeout``, ``source_address``...) go to
-    :func:`socket.create_connection` unchanged."""
+    :func:`socket.create_connection` unchanged.
+
+    ``after_idle``, ``interval`` and ``max_fails`` are keyword-only, default
+    to ``None`` (the system's setting) and mean what they mean for
+    :func:`set_keepalive`.  A value that is not a positive finite number
+    raises ``ValueError`` (``TypeError`` if it is not a number) before
+    connecting; if the system then refuses one, the socket is closed and the
+    ``OSError`` is raised."""
     for value, name in ((after_idle, "after_idle"), (interval, "interval"),
                         (max_fails, "max_fails")):
         _whole(value, name)

@@ -146,6 +146,10 @@ class AsyncioParentComm(_AsyncioComm):
     pipes are made here, so the address is known before the child starts.
     After ``create_subprocess()``, :attr:`process` is the child's
     ``asyncio.subprocess.Process``.
+
+    ``max_message_size`` (keyword-only, default 1 GiB) is the longest line
+    ``readline()`` accepts, in bytes, newline excluded; anything but an
+    int of at least 1 raises ``ValueError``.
     """
 
     def __init__(self, *, max_message_size: int = _bounds.DEFAULT_MAX_MESSAGE_SIZE):
@@ -220,6 +224,9 @@ class AsyncioChildComm(_AsyncioComm):
     parent's ``get_address()`` gave; ``await connect()`` before use.
 
     ValueError (or TypeError) at once for a malformed address.
+    ``max_message_size`` (keyword-only, default 1 GiB) is the longest line
+    ``readline()`` accepts, in bytes, newline excluded; anything but an
+    int of at least 1 raises ``ValueError``.
     """
 
     _peer = _PARENT
@@ -255,7 +262,10 @@ class ChildComm:
     ``get_address()`` gave.  Ready to use at once.
 
     ValueError (or TypeError) for a malformed address or one naming a
-    descriptor that is not open.
+    descriptor that is not open.  ``max_message_size`` (keyword-only,
+    default 1 GiB) is the longest line ``readline()`` accepts, in bytes,
+    newline excluded; anything but an int of at least 1 raises
+    ``ValueError``.
     """
 
     def __init__(self, address: str, *,

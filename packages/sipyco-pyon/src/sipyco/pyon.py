@@ -193,8 +193,11 @@ class Codec:
 
     def encode(self, x: Any, pretty: bool = False, **options: Any) -> str:
         """PYON text for ``x`` in this codec's ``version``: :meth:`encode_v1`
-        when it is 1, :meth:`encode_v2` when it is 2.  ``options``: sipyco
-        1.10's ``json.dumps`` keywords, checked (see :func:`encode`)."""
+        when it is 1, :meth:`encode_v2` when it is 2.  ``pretty`` (default
+        false) asks for the multi-line layout of that method.  ``options``:
+        sipyco 1.10's ``json.dumps`` keywords, checked (see :func:`encode`).
+        Raises :class:`EncodeError` (a ``TypeError``) for a value it cannot
+        write."""
         if options:
             pretty = check_encode_options("encode", self.version, pretty, options)
         if self.version == 2:
@@ -232,11 +235,23 @@ class Codec:
         return self._read(self._read_any, self._text(s, max_items))
 
     def decode_v1(self, s: str | bytes, *, max_items: int | None = None) -> Any:
-        """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts)."""
+        """Read PYON v1 text only (JSON ``__jsonclass__`` objects stay plain dicts).
+
+        ``s`` is the text: a str, or UTF-8 ``bytes``, ``bytearray`` or
+        ``memoryview``; ``max_items`` is this call's limit on the number of
+        values (default ``None``: the codec's own).
+        Raises :class:`DecodeError` (a ``ValueError``) naming the offset for
+        a refused text, including bytes that are not UTF-8, and its subclass
+        :class:`~sipyco.errors.TooManyItems` for one over ``max_items``;
+        ``TypeError`` for any other type of ``s``; ``ValueError`` if
+        ``max_items`` is not a positive int."""
         return self._read(self._decode_v1_text, self._text(s, max_items))
 
     def decode_v2(self, s: str | bytes, *, max_items: int | None = None) -> Any:
-        """Read PYON v2 (JSON) text only."""
+        """Read PYON v2 (JSON) text only.
+
+        ``s`` and ``max_items`` (default ``None``: the codec's own limit) are
+        as for :meth:`decode_v1`, and so are the errors raised."""
         return self._read(self._read_v2, self._text(s, max_items))
 
     def decode_in_pieces(self, s: str | bytes, *, max_items: int | None = None,
@@ -250,7 +265,9 @@ class Codec:
         raises the same kind of :class:`DecodeError` (for a refused value,
         word for word; for broken syntax, found by the piece that holds it,
         so its words and offset may differ slightly), without the text being
-        read again whole."""
+        read again whole.  ``s`` and ``max_items`` (default ``None``: the
+        codec's own limit) are as for :meth:`decode_v1`, and so are the
+        errors raised; ``v2_only`` defaults to false."""
         return self._read(self._read_v2_in_pieces if v2_only else self._read_any_in_pieces,
                           self._text(s, max_items))
 
@@ -348,7 +365,13 @@ class Codec:
 
     def load_file(self, filename: str | os.PathLike, *, max_items: int | None = None,
                   **options: Any) -> Any:
-        """Read a PYON v1 or v2 file (``options``: as for :meth:`decode`)."""
+        """Read a PYON v1 or v2 file (``options``: as for :meth:`decode`).
+
+        ``filename`` is the path of the file, read as UTF-8 text;
+        ``max_items`` (default ``None``: the codec's own limit) is as for
+        :meth:`decode`.  Raises ``OSError`` if the file cannot be opened,
+        ``UnicodeDecodeError`` if it is not UTF-8, and :class:`DecodeError`
+        (a ``ValueError``) if its text is refused."""
         if options:
             check_decode_options("load_file", options)
         with open(filename, encoding="utf-8") as f:
@@ -420,7 +443,12 @@ def encode(x: Any, pretty: bool = False, **options: Any) -> str:
 
 def encode_v1(x: Any, pretty: bool = False) -> str:
     """Serialize ``x`` as PYON v1 text, as sipyco 1.8 writes it, whatever
-    :data:`DEFAULT_VERSION` is."""
+    :data:`DEFAULT_VERSION` is.
+
+    With ``pretty`` (default false), every dict of two or more entries is
+    written one entry per line, indented four spaces per level, with str
+    keys sorted.  Raises :class:`EncodeError` (a ``TypeError``) naming the
+    type and path of the first value it cannot write."""
     return _default.encode_v1(x, pretty)
 
 
@@ -454,17 +482,34 @@ def decode_in_pieces(s: str | bytes, *, max_items: int | None = None,
                      v2_only: bool = False) -> Any:
     """:func:`decode` (or :func:`decode_v2`, with ``v2_only``) for a reader
     in a worker thread: a long text is read in pieces of about 64 KiB, so
-    that other threads run meanwhile (see :meth:`Codec.decode_in_pieces`)."""
+    that other threads run meanwhile (see :meth:`Codec.decode_in_pieces`).
+
+    ``s`` and ``max_items`` (default ``None``: :data:`DEFAULT_MAX_ITEMS`)
+    are as for :func:`decode_v1`, and so are the errors raised;
+    ``v2_only`` defaults to false."""
     return _default.decode_in_pieces(s, max_items=max_items, v2_only=v2_only)
 
 
 def decode_v1(s: str | bytes, *, max_items: int | None = None) -> Any:
-    """Rebuild a value from PYON v1 text only."""
+    """Rebuild a value from PYON v1 text only, never evaluating it (JSON
+    ``__jsonclass__`` objects stay plain dicts).
+
+    ``s`` is the text: a str, or UTF-8 ``bytes``, ``bytearray`` or
+    ``memoryview``; ``max_items`` is this call's limit on the number of
+    values (default ``None``: :data:`DEFAULT_MAX_ITEMS`).  Raises
+    :class:`DecodeError` (a ``ValueError``) naming the offset for a refused
+    text, including bytes that are not UTF-8, and its subclass
+    :class:`~sipyco.errors.TooManyItems` for one over ``max_items``;
+    ``TypeError`` for any other type of ``s``; ``ValueError`` if
+    ``max_items`` is not a positive int."""
     return _default.decode_v1(s, max_items=max_items)
 
 
 def decode_v2(s: str | bytes, *, max_items: int | None = None) -> Any:
-    """Rebuild a value from PYON v2 (JSON) text only."""
+    """Rebuild a value from PYON v2 (JSON) text only.
+
+    ``s`` and ``max_items`` (default ``None``: :data:`DEFAULT_MAX_ITEMS`)
+    are as for :func:`decode_v1`, and so are the errors raised."""
     return _default.decode_v2(s, max_items=max_items)
 
 
@@ -488,7 +533,13 @@ def store_file(filename: str | os.PathLike, x: Any, **options: Any) -> None:
 
 def load_file(filename: str | os.PathLike, **options: Any) -> Any:
     """Read a file written as PYON v1 or v2 (``options``: sipyco 1.10's
-    ``json.loads`` keywords, checked as by :func:`decode`)."""
+    ``json.loads`` keywords, checked as by :func:`decode`, and
+    ``max_items``, as for :func:`decode`).
+
+    ``filename`` is the path of the file, read as UTF-8 text.  Raises
+    ``OSError`` if the file cannot be opened, ``UnicodeDecodeError`` if it
+    is not UTF-8, and :class:`DecodeError` (a ``ValueError``) if its text
+    is refused."""
     return _default.load_file(filename, **options)
 
 

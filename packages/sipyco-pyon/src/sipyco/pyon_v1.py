@@ -56,6 +56,11 @@ def store_file(filename: str | os.PathLike, x: Any) -> None:
 
 
 def load_file(filename: str | os.PathLike) -> Any:
-    """Read a PYON v1 file (see :func:`decode`)."""
+    """Read a PYON v1 file (see :func:`decode`).
+
+    ``filename`` is the path of the file, read as UTF-8 text.  Raises
+    ``OSError`` if the file cannot be opened, ``UnicodeDecodeError`` if it
+    is not UTF-8, and :class:`~sipyco.errors.DecodeError` (a ``ValueError``)
+    if its text is refused."""
     with open(filename, encoding="utf-8") as f:
         return decode(f.read())

@@ -30,7 +30,12 @@ logger = logging.getLogger(__name__)
 
 
 class RemoteExecServer:
-    """One connection's namespace (see the module documentation)."""
+    """One connection's namespace (see the module documentation).
+
+    The namespace starts as a shallow copy of ``initial_namespace`` (a dict
+    of name -> value): names a client defines stay in its own namespace,
+    while the values themselves, such as a shared dict, are the same objects.
+    """
 
     def __init__(self, initial_namespace: dict):
         self.namespace = dict(initial_namespace)
@@ -50,7 +55,14 @@ def simple_rexec_server_loop(target_name: str, target: Any, host, port: int,
     ``target_name + "_rexec"`` until Ctrl-C, SIGTERM or ``terminate()``.
     Served beyond localhost without ``ssl_config``, it first logs one
     prominent WARNING that anyone reaching it can run arbitrary code, and
-    how to add TLS."""
+    how to add TLS.
+
+    ``host`` is an address or a list of them (None: every interface) and
+    ``port`` the TCP port, as for :func:`~sipyco.pc_rpc.simple_server_loop`;
+    a port that cannot be listened on ends the program with one line naming
+    it.  ``description`` (default None) is the free text sent to clients
+    with the target names.  A ``target_name`` that is empty or contains
+    whitespace raises ``ValueError``."""
     _warn_if_exposed(target_name, host, ssl_config)
     initial_namespace: dict = {"controller_driver": target}
     initial_namespace["controller_initial_namespace"] = initial_namespace

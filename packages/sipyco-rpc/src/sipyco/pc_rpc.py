@@ -83,6 +83,10 @@ def simple_server_loop(targets: dict[str, Any], host, port: int,
                        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
     """Serve ``targets`` until Ctrl-C, SIGTERM, or a client's ``terminate()``.
 
+    ``targets`` maps names to objects, as for :class:`Server`; an empty dict
+    or a bad name raises ``ValueError``.  ``description`` (default None) is
+    the free text the server sends clients with its target names.
+
     ``host`` is an address or a list of them (as ``bind_address_from_args``
     returns; None for every interface).  Each address and port listened on
     is logged at INFO (the real port when ``port`` is 0), and at DEBUG each

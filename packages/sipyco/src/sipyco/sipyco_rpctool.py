@@ -612,7 +612,13 @@ def _options_after_call_method(args: argparse.Namespace, literal: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the tool; returns the exit status."""
+    """Run the tool; returns the exit status.
+
+    ``argv`` is the command line without the program name (default None:
+    ``sys.argv[1:]``).  A command line that does not parse makes argparse
+    print the usage and raise ``SystemExit`` with status 2; any failure after
+    that is printed as one error line and returned as status 1 (130 when
+    interrupted), not raised."""
     parser = get_argparser()
     argv = sys.argv[1:] if argv is None else list(argv)
     sub = _help_request(parser, argv)

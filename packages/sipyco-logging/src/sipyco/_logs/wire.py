@@ -46,7 +46,10 @@ _MESSAGE = re.compile(r"(" + "|".join(LEVELS) + r")(?:<(\d{1,9})>)?:([^:]*):(.*)
 def parse_log_message(msg: str) -> tuple[int, int, str, str]:
     """``(further_lines, level, logger_name, message)`` for a line in the
     ``LEVEL[<N>]:NAME:MESSAGE`` form; anything else is an INFO message from
-    logger ``print`` with no further lines."""
+    logger ``print`` with no further lines.
+
+    ``msg`` is one line, without its newline; nothing raises for a line that
+    does not parse."""
     m = _MESSAGE.fullmatch(msg)
     if m is None:
         return 0, logging.INFO, "print", msg

@@ -115,7 +115,10 @@ class AsyncioClient(ClientFacade):
     ``timeout``, a call not answered in time raises CallTimeout and closes the
     connection (failing the calls still waiting with ConnectionClosed).
     ``handshake_timeout`` bounds connecting and the handshake (default:
-    ``timeout`` if given, else 10 s).
+    ``timeout`` if given, else 10 s).  ``max_message_size`` (default 1 GiB)
+    bounds requests and replies in bytes: a request over it raises
+    :class:`~sipyco.errors.MessageTooLarge` and is not sent; a value that is
+    not a positive int makes :meth:`connect_rpc` raise ``ValueError``.
 
     As with :class:`~sipyco.pc_rpc.Client`, only the target's methods exist
     as attributes: any other public name raises AttributeError when it is
@@ -136,7 +139,14 @@ class AsyncioClient(ClientFacade):
 
     async def connect_rpc(self, host: str, port: int, target_name: Any = AutoTarget,
                           ssl_config: Any = None) -> None:
-        """Connect, and select ``target_name`` unless it is None.
+        """Connect to the server at ``host`` (a name or address) and ``port``,
+        and select ``target_name`` unless it is None.
+
+        By default (``AutoTarget``) the server's only target is selected;
+        a server with several raises :class:`~sipyco.errors.IncompatibleServer`,
+        as does a name the server does not offer.  Nobody accepting the
+        connection raises :class:`~sipyco.errors.ServerUnreachable`, and a
+        client already connected ``RuntimeError``.
 
         With ``ssl_config`` (a :class:`~sipyco.tools.SimpleSSLConfig`) the
         connection is mutual TLS: a failed handshake raises
@@ -271,7 +281,12 @@ class AsyncioClient(ClientFacade):
             self._handshake_waiter = None
 
     async def select_rpc_target(self, target_name: str) -> None:
-        """Select a target by name (once, after ``connect_rpc(..., None)``)."""
+        """Select a target by name (once, after ``connect_rpc(..., None)``).
+
+        ``target_name`` must be one the server offers, or this raises
+        :class:`~sipyco.errors.IncompatibleServer`; a name that is not a
+        non-empty string without whitespace raises ``ValueError``, and a second
+        selection ``RuntimeError``."""
         line = self._connection().select(target_name)  # the caller's mistakes raise here
         self._transport.write(line)
         await self._handshake_step()

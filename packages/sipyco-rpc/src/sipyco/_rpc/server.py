@@ -63,6 +63,12 @@ class Server(AsyncioServer):
     answered with a ValueError naming the limit and the connection goes on.
     A client must finish the handshake within ``handshake_timeout`` seconds.
     ``advertise_v2=False`` makes the server look like a sipyco 1.8 one.
+    ``description`` (default None) is a free text the server sends to every
+    client with its target names (a client reads both with ``get_rpc_id()``).
+
+    An empty ``targets``, a target name that is not a non-empty string
+    without whitespace, or a size, timeout or ``offload_over`` that is not
+    a positive number in range raises ``ValueError``.
 
     Memory is bounded for the server as a whole, not only per request: all
     connections together may hold at most ``max_buffered_bytes`` of requests

@@ -269,6 +269,14 @@ class BestEffortClient:
     the retrying promptly.  With ``ssl_config`` every connection is mutual
     TLS (a refused handshake counts as network trouble: logged and retried);
     unreadable certificate files raise OSError or ssl.SSLError at once.
+
+    ``host`` and ``port`` say where the server is; ``target_name`` is the
+    target to select on each connection (``AutoTarget``: the server's only
+    one).  A target the server does not offer counts as network trouble too
+    (logged and retried); a name that is not a non-empty string without
+    whitespace raises ``ValueError`` from the constructor when the first
+    connection succeeds.  ``max_message_size`` (default 1 GiB)
+    bounds requests and replies in bytes, as for :class:`Client`.
     """
 
     def __init__(self, host: str, port: int, target_name: Any,

@@ -45,6 +45,12 @@ class Notifier:
     path.  Read through :attr:`raw_view`.  A change that fails (bad index,
     missing key) raises here and publishes nothing.  At most one Publisher
     can serve a Notifier.
+
+    ``backing_struct`` is the structure to wrap; it is changed in place, not
+    copied.  ``root`` and ``path`` (both default None) are set by
+    ``n[key]`` for the nested Notifiers it returns: the top-level Notifier
+    whose publisher gets the mods, and the keys leading from it to this
+    container.  A program makes only top-level Notifiers and leaves them out.
     """
 
     def __init__(self, backing_struct: Any, root: Notifier | None = None,
@@ -82,17 +88,25 @@ class Notifier:
         return {"action": action.value, "path": self._path, **fields}
 
     def append(self, x: Any) -> None:
-        """Append to a list."""
+        """Append ``x`` to a list.
+
+        A value a Publisher cannot encode raises
+        :class:`~sipyco.errors.EncodeError` and leaves the list unchanged."""
         self._change(self._mod(ModAction.append, x=x),
                      lambda: self._backing_struct.append(x))
 
     def insert(self, i: int, x: Any) -> None:
-        """Insert into a list."""
+        """Insert ``x`` into a list before index ``i``, as ``list.insert`` does.
+
+        A value a Publisher cannot encode raises
+        :class:`~sipyco.errors.EncodeError` and leaves the list unchanged."""
         self._change(self._mod(ModAction.insert, i=i, x=x),
                      lambda: self._backing_struct.insert(i, x))
 
     def pop(self, i: int = -1) -> Any:
-        """Remove and return an element of a list (no longer tracked)."""
+        """Remove and return the element at index ``i`` of a list (default -1,
+        the last; no longer tracked).  An index out of range raises
+        ``IndexError`` and publishes nothing."""
         return self._change(self._mod(ModAction.pop, i=i),
                             lambda: self._backing_struct.pop(i))
 

@@ -88,6 +88,11 @@ class Subscriber:
                       ssl_config: Any = None) -> None:
         """Connect, wait for the initial structure and start following mods.
 
+        ``host`` (a name or address) and ``port`` say where the Publisher
+        listens.  ``before_receive_cb`` (default None), if given, is called
+        with no arguments once the connection is made and the notifier asked
+        for, before the initial structure is read.
+
         Raises ServerUnreachable when nobody listens, ConnectionClosed when
         the publisher hangs up instead of sending the structure (most often:
         it has no notifier of that name, or it is a pc_rpc server: the
