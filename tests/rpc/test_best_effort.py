@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from support.net import free_port, wait_until
 from support.rpc_targets import Echo
 
@@ -67,3 +68,11 @@ def test_close_rpc_stops_retrying_promptly():
     assert done.wait(30)
     assert not any(th.name.startswith("BestEffortClient") and th.is_alive()
                    for th in threading.enumerate())
+
+
+@pytest.mark.parametrize("name", ["two words", "", 3])
+def test_a_malformed_target_name_is_refused_before_any_connection(name):
+    """Even with no server there (the retries, in a thread, would otherwise
+    be the first to meet it, and stop)."""
+    with pytest.raises(ValueError, match="target names are non-empty strings"):
+        BestEffortClient("127.0.0.1", free_port(), name, firstcon_timeout=0.2)

@@ -199,10 +199,7 @@ class ClientConnection:
         if self._state is not _State.IDENTIFIED:
             raise RuntimeError(f"target {self.target or self._requested_target!r} "
                                "is already selected")
-        if not isinstance(target_name, str) or not target_name \
-                or any(c.isspace() for c in target_name):
-            raise ValueError(f"invalid target name {target_name!r}: target names are "
-                             "non-empty strings without whitespace")
+        p.check_target_name(target_name)
         if target_name not in ident.targets:
             raise IncompatibleServer(f"the server offers targets {ident.targets}, "
                                      f"not {target_name!r}")

@@ -170,6 +170,15 @@ def parse_identification(line: bytes) -> Identification:
     return Identification(targets, description, [f for f in features if isinstance(f, str)])
 
 
+def check_target_name(target_name: Any) -> None:
+    """Raise ``ValueError`` unless ``target_name`` is a non-empty string
+    without whitespace (what a selection line can carry)."""
+    if not isinstance(target_name, str) or not target_name \
+            or any(c.isspace() for c in target_name):
+        raise ValueError(f"invalid target name {target_name!r}: target names are "
+                         "non-empty strings without whitespace")
+
+
 class AutoTarget:
     """Pass as ``target_name`` to select the server's only target."""
 

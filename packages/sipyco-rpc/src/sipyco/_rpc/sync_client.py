@@ -35,7 +35,7 @@ from sipyco.errors import (
 
 from .connection import NEED_DATA, ClientConnection
 from .facade import ClientFacade, handshake_deadline
-from .protocol import AutoTarget
+from .protocol import AutoTarget, check_target_name
 
 __all__ = ["AutoTarget", "Client", "BestEffortClient"]
 
@@ -273,16 +273,20 @@ class BestEffortClient:
     ``host`` and ``port`` say where the server is; ``target_name`` is the
     target to select on each connection (``AutoTarget``: the server's only
     one).  A target the server does not offer counts as network trouble too
-    (logged and retried); a name that is not a non-empty string without
-    whitespace raises ``ValueError`` from the constructor when the first
-    connection succeeds.  ``max_message_size`` (default 1 GiB)
-    bounds requests and replies in bytes, as for :class:`Client`.
+    (logged and retried); any other name (``AutoTarget`` and ``None``
+    aside) that is not a non-empty string without whitespace raises
+    ``ValueError`` from the constructor, before any connection is tried.
+    ``max_message_size`` (default 1 GiB) bounds requests and replies in
+    bytes, as for :class:`Client`.
     """
 
     def __init__(self, host: str, port: int, target_name: Any,
                  firstcon_timeout: float = 1.0, retry: float = 5.0,
                  ssl_config: Any = None, *,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE):
+        if target_name is not AutoTarget and target_name is not None:
+            # at once: the background retries would otherwise meet it alone
+            check_target_name(target_name)
         # made once: a retry never fails on the caller's files
         self.__ssl_context = client_context(ssl_config)
         self.__host = host
