@@ -128,6 +128,16 @@ def test_json_shaped_text_is_read_in_place_exactly(value):
     assert same(got, exact(text)), text
 
 
+def damaged(text: str, damage) -> str:
+    """``text`` with each ``(position, piece, how)`` of ``damage`` applied:
+    ``piece`` inserted or written over the text there, or one character
+    deleted."""
+    for position, piece, how in damage:
+        i = position % (len(text) + 1)
+        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    return text
+
+
 @_SETTINGS
 @given(_values | _json_like, _DAMAGE)
 def test_a_damaged_text_is_never_read_differently(value, damage):
@@ -155,9 +165,7 @@ def test_a_damaged_text_is_never_read_differently(value, damage):
 def test_in_place_in_pieces_reads_what_the_v1_reader_reads(values, damage, monkeypatch_pieces):
     # small pieces, so that short texts take the path long ones take
     text = pyon.encode_v1(values)
-    for position, piece, how in damage:
-        i = position % (len(text) + 1)
-        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    text = damaged(text, damage)
     quote = _one_quote_kind(text, bytes_too=True)
     if quote is None:
         return
@@ -329,9 +337,7 @@ _flat_bytes_items = st.lists(
 @example([b"["], [])  # found by a longer run: a bracket in a literal
 def test_a_flat_list_of_bytes_is_read_in_place_exactly(items, damage):
     text = pyon.encode_v1(items)
-    for position, piece, how in damage:
-        i = position % (len(text) + 1)
-        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    text = damaged(text, damage)
     quote = _one_quote_kind(text, bytes_too=True)
     if quote is None:
         return
@@ -386,9 +392,7 @@ _flat_items = st.lists(st.none() | st.booleans() | st.integers()
 def test_a_flat_list_of_numbers_and_names_is_read_in_pieces_exactly(items, damage,
                                                                      monkeypatch_pieces):
     text = pyon.encode_v1(items)
-    for position, piece, how in damage:
-        i = position % (len(text) + 1)
-        text = text[:i] + (piece if how != "delete" else "") + text[i + (how != "insert"):]
+    text = damaged(text, damage)
     if not text.isascii() or "'" in text or '"' in text:
         return  # (the caller's cases)
     got = v1_fast._flat_in_place(text, DEFAULT_MAX_DEPTH)
