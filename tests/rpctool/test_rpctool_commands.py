@@ -8,11 +8,10 @@ import pprint
 import shutil
 import socket
 import sys
-import threading
 
 import numpy as np
 import pytest
-from support.rpctool import STATUS, assert_one_line_error, run_tool
+from support.rpctool import STATUS, assert_one_line_error, run_tool, run_tool_against_banner
 
 HOST = "127.0.0.1"
 
@@ -223,21 +222,7 @@ def test_timeout_of_a_call(psu):
 
 
 def test_not_a_pc_rpc_server():
-    with socket.socket() as listener:
-        listener.bind((HOST, 0))
-        listener.listen(4)
-        port = listener.getsockname()[1]
-
-        def answer():
-            conn, _ = listener.accept()
-            with conn:
-                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
-                conn.recv(100)
-
-        t = threading.Thread(target=answer, daemon=True)
-        t.start()
-        r = run_tool("--timeout", "30", HOST, port, "list-targets")
-        t.join(30)
+    r, _ = run_tool_against_banner(b"SSH-2.0-OpenSSH_9.2\r\n", "--timeout", "30")
     assert_one_line_error(r, "is this a pc_rpc server?")
 
 

@@ -12,7 +12,12 @@ import socket
 import threading
 
 import pytest
-from support.rpctool import Controller, assert_one_line_error, run_tool
+from support.rpctool import (
+    Controller,
+    assert_one_line_error,
+    run_tool,
+    run_tool_against_banner,
+)
 
 from sipyco import sipyco_rpctool as tool
 
@@ -301,19 +306,5 @@ def test_a_log_server_is_named():
 
 
 def test_a_server_that_sends_something_else_is_named():
-    with socket.socket() as listener:
-        listener.bind((HOST, 0))
-        listener.listen(4)
-        port = listener.getsockname()[1]
-
-        def answer():
-            conn, _ = listener.accept()
-            with conn:
-                conn.sendall(b"220 mail.example.org ESMTP\r\n")
-                conn.recv(100)
-
-        t = threading.Thread(target=answer, daemon=True)
-        t.start()
-        r = run_tool(HOST, port, "list-targets")
-        t.join(30)
+    r, port = run_tool_against_banner(b"220 mail.example.org ESMTP\r\n")
     assert_one_line_error(r, f"the server at {HOST}:{port} did not answer as a pc_rpc server")

@@ -66,6 +66,32 @@ def run_tool(*args: str, command=None, stdin_text: str | None = None, env=None,
                           env=env)
 
 
+def run_tool_against_banner(banner: bytes, *options: str
+                            ) -> tuple[subprocess.CompletedProcess, int]:
+    """``sipyco_rpctool [options] 127.0.0.1 PORT list-targets`` against a
+    listener that greets with ``banner`` (another protocol's first line) and
+    then reads; the tool's result, and the port."""
+    import socket
+    import threading
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+
+        def answer():
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(banner)
+                conn.recv(100)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        result = run_tool(*options, "127.0.0.1", port, "list-targets")
+        thread.join(30)
+    return result, port
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str,
                           code: int = 1) -> str:
     """The run failed with ``code`` and one ``sipyco_rpctool: error:`` line
