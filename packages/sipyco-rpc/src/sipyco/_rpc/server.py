@@ -346,14 +346,20 @@ def _log_unsent(request: Any, writer: asyncio.StreamWriter, why: object) -> None
                    peer_name(writer), why)
 
 
-def _cut(text: str) -> str:
+def _cut(value: Any) -> str:
+    """The start of ``value``'s repr.  A long string, bytes, list or tuple is
+    repr'd from a slice of it (its repr's start is the same): the log line
+    of a call with a long argument does not cost a repr of all of it."""
+    if type(value) in (str, bytes, list, tuple) and len(value) > _REPR_LIMIT:
+        value = value[:_REPR_LIMIT + 1]
+    text = repr(value)
     return text if len(text) <= _REPR_LIMIT else text[:_REPR_LIMIT] + "..."
 
 
 def _call_text(request: p.Call) -> str:
     """``name(arg, ..., key=value)`` with each repr cut short, for the log."""
-    parts = [_cut(repr(a)) for a in request.args]
-    parts += [f"{k}={_cut(repr(v))}" for k, v in request.kwargs.items()]
+    parts = [_cut(a) for a in request.args]
+    parts += [f"{k}={_cut(v)}" for k, v in request.kwargs.items()]
     return f"{request.name}({', '.join(parts)})"
 
 
